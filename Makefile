@@ -1,0 +1,62 @@
+# audiorepro: the front door. `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+AUDIOREPRO ?= $(VENV)/bin/audiorepro
+PYTEST ?= $(VENV)/bin/python -m pytest
+MODEL ?= salmonn-13b-v1
+MODELS ?= salmonn-7b,salmonn-13b-v1,qwen-audio-chat,qwen2-audio
+STAMP := $(VENV)/.setup-done
+
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help setup test test-all test-slow lint demo compare clean lock docker-build docker-lint bench
+
+help: ## list targets
+	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
+
+setup: $(STAMP) ## create .venv (torch 2.13.0 first, then the hash-locked lock file) and Debian packages
+
+$(STAMP): requirements/lock.txt pyproject.toml scripts/install_system_packages.sh scripts/install_python_packages.sh
+	scripts/install_system_packages.sh
+	VENV=$(VENV) PYTHON=$(PYTHON) scripts/install_python_packages.sh
+	touch $@
+
+test: setup ## the default test run (slow, network and GPU tests are skipped with a reason)
+	$(PYTEST) -q
+
+test-slow: setup ## also the slow tests
+	$(PYTEST) -q --run-slow
+
+lint: setup ## ruff + hadolint
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/hadolint Dockerfile
+
+demo: setup ## offline demo: real Whisper tiny.en + SmolLM2 on bundled LibriVox + TTS audio
+	$(AUDIOREPRO) run --suite demo --models cascade
+
+compare: setup ## re-compare a suite's existing scores with expected/ (SUITE=table3)
+	$(AUDIOREPRO) compare --suite $(or $(SUITE),table3)
+	$(AUDIOREPRO) report --suite $(or $(SUITE),table3)
+
+clean: ## remove runs/ and generated reports (keeps cache/ with downloads and converted weights)
+	rm -rf runs reports/demo reports/table3 reports/sakura reports/sakura_text reports/prior
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## also remove .venv and cache/
+	rm -rf $(VENV) cache
+
+lock: ## re-resolve requirements/lock.txt (needs uv; hashes for every pinned file)
+	uv pip compile requirements/base.in requirements/dev.in --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --generate-hashes --find-links /opt/wheels \
+	  --override requirements/overrides.txt --no-emit-package torch -o requirements/lock.txt
+
+docker-lint: setup ## lint the Dockerfile (no Docker engine needed)
+	$(VENV)/bin/hadolint Dockerfile
+
+docker-build: ## build the CUDA image (needs a Docker engine)
+	docker build -t audiorepro:latest .
+
+include $(wildcard make/*.mk)

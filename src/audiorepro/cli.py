@@ -1,0 +1,238 @@
+"""Command line: one subcommand per stage, plus `run` (all stages for a suite), `tasks`, `models`.
+
+    audiorepro run --suite demo --models cascade
+    audiorepro fetch --status
+    audiorepro predict --suite table3 --tasks asr-librispeech-clean --models salmonn-13b-v1
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import AudioreproError
+
+
+def _csv(text: str | None) -> list[str] | None:
+    return [x for x in text.split(",") if x] if text else None
+
+
+def _key_values(pairs: list[str] | None, what: str) -> dict:
+    """`k=v` pairs with YAML scalars (numbers, booleans) parsed, e.g. lora_scaling=2.0."""
+    import yaml
+
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise AudioreproError(f"{what} must look like key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key.replace("-", "_")] = yaml.safe_load(value)
+    return out
+
+
+def _add_selection(p: argparse.ArgumentParser, models: bool = True) -> None:
+    p.add_argument("--suite", required=True, help="demo, table3, sakura, sakura_text")
+    p.add_argument("--tasks", help="comma-separated task names (default: every task of the suite)")
+    if models:
+        p.add_argument("--models", help="comma-separated model names (see `audiorepro models`)")
+        p.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="model option, repeatable")
+    p.add_argument("--subset", help="use the smaller '<dataset>-<subset>' manifest (a recorded deviation)")
+
+
+def _add_predict_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--limit", type=int, help="only the first N examples (smoke runs)")
+    p.add_argument("--shard", help="i/N: this process predicts every N-th example from i (torchrun sets it)")
+    p.add_argument("--decoding", action="append", metavar="KEY=VALUE", help="decoding override, repeatable")
+    p.add_argument("--restart", action="store_true", help="discard existing predictions instead of resuming")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _add_judge_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--judge", choices=["api", "local", "matcher"], help="judge for SAKURA tasks")
+    p.add_argument("--judge-model", help="judge model id (api) or local path (local)")
+    p.add_argument("--base-url", help="OpenAI-compatible server for --judge api")
+    p.add_argument("--verdicts", help="import judge verdicts from a JSONL file instead of judging")
+
+
+def _judge_options(args) -> dict | None:
+    if args.verdicts:
+        return {"kind": "import", "verdicts_file": args.verdicts}
+    if not args.judge:
+        return None
+    opts = {"kind": args.judge}
+    if args.judge_model:
+        opts["judge_model"] = args.judge_model
+    if args.base_url:
+        opts["base_url"] = args.base_url
+    return opts
+
+
+def cmd_tasks(args) -> int:
+    from .tasks import list_tasks
+
+    for t in sorted(list_tasks(args.suite), key=lambda t: (t.suite, t.name)):
+        metrics = ", ".join([t.metric.name, *(m.name for m in t.extra_metrics)])
+        print(f"{t.suite:12s} {t.name:28s} {t.dataset:24s} {metrics}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .models.registry import list_models
+
+    for name, desc in list_models():
+        print(f"{name:18s} {desc}")
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    from .pipeline import select_tasks
+    from .prepare import prepare_task
+
+    for task in select_tasks(args.suite, _csv(args.tasks)):
+        path = prepare_task(task, subset=args.subset, limit=args.limit)
+        print(path)
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .layout import examples_path, run_name
+    from .models.registry import build_model
+    from .pipeline import select_tasks
+    from .predict import Shard, run_predict
+
+    model_args = _key_values(args.model_arg, "--model-arg")
+    tasks = select_tasks(args.suite, _csv(args.tasks))
+    for model_name in _csv(args.models) or []:
+        model = build_model(model_name, **model_args)
+        for task in tasks:
+            out = run_predict(
+                task,
+                examples_path(task.suite, task.name),
+                model,
+                run_name(model_name, model_args),
+                decoding_overrides=_key_values(args.decoding, "--decoding"),
+                batch_size=args.batch_size,
+                shard=Shard.parse(args.shard),
+                restart=args.restart,
+                progress=not args.no_progress,
+                limit=args.limit,
+            )
+            print(out)
+    return 0
+
+
+def cmd_score(args) -> int:
+    from .layout import run_name
+    from .pipeline import select_tasks
+    from .score import score_run
+
+    model_args = _key_values(args.model_arg, "--model-arg")
+    for model_name in _csv(args.models) or []:
+        for task in select_tasks(args.suite, _csv(args.tasks)):
+            print(score_run(task, run_name(model_name, model_args), allow_partial=args.allow_partial, data_subset=args.subset))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .pipeline import RunOptions, run_suite
+
+    models = _csv(args.models)
+    if not models:
+        raise AudioreproError("--models is required for `run` (see `audiorepro models`)")
+    result = run_suite(
+        RunOptions(
+            suite=args.suite,
+            tasks=_csv(args.tasks),
+            models=models,
+            model_args=_key_values(args.model_arg, "--model-arg"),
+            decoding=_key_values(args.decoding, "--decoding"),
+            subset=args.subset,
+            batch_size=args.batch_size,
+            limit=args.limit,
+            shard=args.shard,
+            judge=_judge_options(args),
+            allow_partial=args.allow_partial,
+            restart=args.restart,
+            progress=not args.no_progress,
+            report=not args.no_report,
+        )
+    )
+    for task, reason in result["not_run"].items():
+        print(f"not run: {task}: {reason}")
+    if result.get("report"):
+        print(f"report: {result['report']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .compare import add_compare_arguments, add_compare_prior_arguments, compare_prior, run_compare
+    from .fetch import add_fetch_arguments, run_fetch
+    from .infer import add_infer_arguments, run_infer
+    from .judge.stage import add_judge_arguments, run_judge
+    from .report import add_report_arguments, run_report
+
+    parser = argparse.ArgumentParser(prog="audiorepro", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("tasks", help="list registered tasks")
+    p.add_argument("--suite")
+    p.set_defaults(func=cmd_tasks)
+    sub.add_parser("models", help="list registered models").set_defaults(func=cmd_models)
+
+    add_fetch_arguments(sub)
+    sub.choices["fetch"].set_defaults(func=run_fetch)
+
+    p = sub.add_parser("prepare", help="dataset items + task -> runs/<suite>/<task>/examples.jsonl")
+    _add_selection(p, models=False)
+    p.add_argument("--limit", type=int)
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("predict", help="examples -> predictions.jsonl (batched, resumable, shardable)")
+    _add_selection(p)
+    _add_predict_options(p)
+    p.set_defaults(func=cmd_predict)
+
+    add_judge_arguments(sub)
+    sub.choices["judge"].set_defaults(func=run_judge)
+
+    p = sub.add_parser("score", help="predictions (+ verdicts) -> scores.json with CI and provenance")
+    _add_selection(p)
+    p.add_argument("--allow-partial", action="store_true", help="score the predicted items only (recorded)")
+    p.set_defaults(func=cmd_score)
+
+    add_compare_arguments(sub)
+    sub.choices["compare"].set_defaults(func=run_compare)
+    add_compare_prior_arguments(sub)
+    sub.choices["compare-prior"].set_defaults(func=lambda args: compare_prior())
+    add_report_arguments(sub)
+    sub.choices["report"].set_defaults(func=run_report)
+
+    p = sub.add_parser("run", help="every stage for a suite: fetch, prepare, predict, [judge], score, compare, report")
+    _add_selection(p)
+    _add_predict_options(p)
+    _add_judge_options(p)
+    p.add_argument("--allow-partial", action="store_true")
+    p.add_argument("--no-report", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    add_infer_arguments(sub)
+    sub.choices["infer"].set_defaults(func=run_infer)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except AudioreproError as e:
+        print(f"audiorepro: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("audiorepro: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Where each stage reads and writes (docs/ARCHITECTURE.md): one function per file kind, so no
+stage builds a path by hand."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .paths import reports_dir, runs_dir
+
+EXAMPLES = "examples.jsonl"
+PREDICTIONS = "predictions.jsonl"
+PREDICT_META = "predict_meta.json"
+VERDICTS = "verdicts.jsonl"
+SCORES = "scores.json"
+
+
+def task_dir(suite: str, task: str) -> Path:
+    return runs_dir() / suite / task
+
+
+def examples_path(suite: str, task: str) -> Path:
+    return task_dir(suite, task) / EXAMPLES
+
+
+def model_dir(suite: str, task: str, run_name: str) -> Path:
+    return task_dir(suite, task) / run_name
+
+
+def predictions_path(suite: str, task: str, run_name: str) -> Path:
+    return model_dir(suite, task, run_name) / PREDICTIONS
+
+
+def shard_predictions_path(suite: str, task: str, run_name: str, rank: int, world: int) -> Path:
+    return model_dir(suite, task, run_name) / f"predictions.shard{rank}of{world}.jsonl"
+
+
+def verdicts_path(suite: str, task: str, run_name: str) -> Path:
+    return model_dir(suite, task, run_name) / VERDICTS
+
+
+def scores_path(suite: str, task: str, run_name: str) -> Path:
+    return model_dir(suite, task, run_name) / SCORES
+
+
+def report_dir(suite: str) -> Path:
+    return reports_dir() / suite
+
+
+def run_name(model: str, model_args: dict | None = None) -> str:
+    """Folder name of one model configuration: the model name, plus its non-default options
+    (`salmonn-13b-v1+lora_scaling=2.0`), so runs with different options never mix."""
+    if not model_args:
+        return model
+    parts = [f"{k}={v}" for k, v in sorted(model_args.items()) if k not in {"device", "batch_size"}]
+    name = "+".join([model, *parts]) if parts else model
+    return re.sub(r"[^A-Za-z0-9._=+-]", "_", name)

@@ -1,0 +1,92 @@
+"""The one interface every model implements.
+
+A model takes a batch of (16 kHz waveform, instruction) and returns texts, plus `describe()` for
+provenance. Prompt templates are the model's business: the task gives the bare instruction, the
+model wraps it the way its reference code does (SALMONN's `USER: <Speech>...`, Qwen's chatml)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class DecodingConfig:
+    """Generation settings. `None` means: the model's own reference default."""
+
+    num_beams: int | None = None
+    do_sample: bool | None = None
+    max_new_tokens: int | None = None
+    min_new_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    length_penalty: float | None = None
+    seed: int | None = None
+
+    def merged(self, overrides: dict[str, Any] | DecodingConfig | None) -> DecodingConfig:
+        """A copy with every non-None value of `overrides` applied."""
+        if overrides is None:
+            return DecodingConfig(**asdict(self))
+        if isinstance(overrides, DecodingConfig):
+            overrides = asdict(overrides)
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(f"unknown decoding setting(s) {sorted(unknown)}; known: {sorted(known)}")
+        values = asdict(self)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return DecodingConfig(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class GenerationRequest:
+    id: str
+    prompt: str  # the instruction only; the model applies its own template
+    audio: np.ndarray | None  # mono float waveform at `sample_rate`; None for text-only input
+    sample_rate: int = 16_000
+    audio_path: str | None = None  # for models whose reference code reads the file itself
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GenerationResult:
+    text: str  # cleaned output (special tokens stripped)
+    raw_text: str  # decoded output before cleanup
+    token_ids: list[int]  # generated ids (no prompt, no seeded BOS)
+    finish_reason: str  # "eos" | "length"
+
+
+class AudioLanguageModel(ABC):
+    """Implementations live one per file (or folder) under audiorepro/models/ and are listed in
+    audiorepro/models/registry.py."""
+
+    #: registry name, e.g. "cascade", "salmonn-13b-v1"
+    name: str = "model"
+
+    @abstractmethod
+    def default_decoding(self) -> DecodingConfig:
+        """The reference implementation's decoding settings (fully specified, no None)."""
+
+    @abstractmethod
+    def generate(self, batch: list[GenerationRequest], decoding: DecodingConfig) -> list[GenerationResult]:
+        """One result per request, in order. Must give the same result for an item whether it
+        is run alone or in a batch (greedy/beam search)."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Provenance: name, component paths and sha256s, dtype, device, deviations from the
+        reference protocol (a list of {"name", "value", "reference"} dicts)."""
+
+    def sort_key(self, request: GenerationRequest) -> float:
+        """Length used by the predict runner to group similar items into a batch."""
+        if request.audio is None:
+            return float(len(request.prompt))
+        return len(request.audio) / request.sample_rate

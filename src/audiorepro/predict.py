@@ -1,0 +1,237 @@
+"""The predict runner: examples.jsonl -> predictions.jsonl, batched, length-sorted, resumable.
+
+Resume: ids already in predictions.jsonl are skipped; each batch is appended as whole lines and
+fsynced; a torn last line left by a crash is cut off before resuming. A run refuses to append to
+predictions made with another model configuration or decoding (predict_meta.json records them).
+Sharding: `--shard i/N`, or RANK/WORLD_SIZE from torchrun; each shard writes its own file and the
+score stage merges them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .audio import load_audio
+from .checksums import sha256_file
+from .errors import AudioreproError, InputError
+from .jsonl import append_jsonl, atomic_write_json, iter_jsonl, read_json, repair_torn_tail
+from .layout import PREDICT_META, model_dir, predictions_path, shard_predictions_path
+from .models.base import AudioLanguageModel, DecodingConfig, GenerationRequest
+from .paths import data_root
+from .records import Example, Prediction
+from .tasks.schema import TaskSpec
+
+POSTPROCESSORS = {
+    "strip": str.strip,
+    "collapse_whitespace": lambda s: " ".join(s.split()),
+    "first_line": lambda s: s.strip().split("\n", 1)[0],
+}
+
+
+@dataclass(frozen=True)
+class Shard:
+    rank: int = 0
+    world: int = 1
+
+    @classmethod
+    def parse(cls, text: str | None) -> Shard:
+        """'i/N' from the CLI, else torchrun's RANK/WORLD_SIZE, else the whole set."""
+        if text:
+            try:
+                rank, world = (int(x) for x in text.split("/"))
+            except ValueError as e:
+                raise AudioreproError(f"--shard must look like i/N (for example 0/4), got {text!r}") from e
+        else:
+            rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+        if not 0 <= rank < world:
+            raise AudioreproError(f"shard rank {rank} is outside 0..{world - 1}")
+        return cls(rank, world)
+
+    def take(self, examples: list[Example]) -> list[Example]:
+        return examples[self.rank :: self.world] if self.world > 1 else examples
+
+
+def load_examples(path: Path) -> list[Example]:
+    examples = [Example.from_dict(d, source=path) for d in iter_jsonl(path)]
+    ids = [e.id for e in examples]
+    if len(set(ids)) != len(ids):
+        raise InputError(path, "duplicate example ids")
+    return examples
+
+
+def read_predictions(path: Path) -> list[Prediction]:
+    """Complete prediction lines of one file (a torn tail is ignored, not parsed)."""
+    if not path.exists():
+        return []
+    return [Prediction.from_dict(d, source=path) for d in iter_jsonl(path, drop_torn_tail=True)]
+
+
+def merged_predictions(suite: str, task: str, run: str) -> dict[str, Prediction]:
+    """All predictions of a run: the main file plus any shard files, checked for duplicates."""
+    folder = model_dir(suite, task, run)
+    files = sorted(folder.glob("predictions*.jsonl"))
+    merged: dict[str, Prediction] = {}
+    for f in files:
+        for p in read_predictions(f):
+            if p.id in merged:
+                raise InputError(f, f"prediction id {p.id!r} appears twice across {', '.join(x.name for x in files)}")
+            merged[p.id] = p
+    return merged
+
+
+def _fingerprint(model_desc: dict, decoding: DecodingConfig, prompts_sha: str) -> str:
+    payload = json.dumps({"model": model_desc, "decoding": decoding.to_dict(), "prompts": prompts_sha}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _resolve_audio(example: Example) -> str | None:
+    if example.audio is None:
+        return None
+    p = Path(example.audio)
+    return str(p if p.is_absolute() else data_root() / p)
+
+
+def run_predict(
+    task: TaskSpec,
+    examples_file: Path,
+    model: AudioLanguageModel,
+    run: str,
+    *,
+    decoding_overrides: dict | None = None,
+    batch_size: int = 8,
+    shard: Shard = Shard(),
+    restart: bool = False,
+    progress: bool = True,
+    limit: int | None = None,
+) -> Path:
+    """Predict every example of `examples_file` not yet predicted; return the predictions path."""
+    examples = load_examples(examples_file)
+    if limit is not None:
+        examples = examples[:limit]
+    examples = shard.take(examples)
+    decoding = model.default_decoding().merged(task.decoding).merged(decoding_overrides)
+    prompts = {e.id: task.prompt_for(model.name, e.meta) if model.name in task.model_prompts else e.prompt for e in examples}
+    prompts_sha = hashlib.sha256(json.dumps(prompts, sort_keys=True).encode()).hexdigest()
+
+    out = (
+        predictions_path(task.suite, task.name, run)
+        if shard.world == 1
+        else shard_predictions_path(task.suite, task.name, run, shard.rank, shard.world)
+    )
+    meta_path = out.parent / PREDICT_META
+    model_desc = model.describe()
+    fingerprint = _fingerprint(model_desc, decoding, prompts_sha)
+    if restart:
+        for f in out.parent.glob("predictions*.jsonl"):
+            f.unlink()
+    if meta_path.exists() and any(out.parent.glob("predictions*.jsonl")):
+        old = read_json(meta_path)
+        if old.get("fingerprint") != fingerprint:
+            raise AudioreproError(
+                f"{out.parent}: existing predictions were made with another model configuration, decoding or "
+                "prompts (predict_meta.json differs). Use --restart to discard them, or another --run-name."
+            )
+    atomic_write_json(
+        meta_path,
+        {
+            "task": task.name,
+            "task_version": task.version,
+            "model": model_desc,
+            "decoding": decoding.to_dict(),
+            "prompts_sha256": prompts_sha,
+            "examples_sha256": sha256_file(examples_file),
+            "fingerprint": fingerprint,
+            "batch_size": batch_size,
+        },
+    )
+
+    removed = repair_torn_tail(out)
+    if removed:
+        print(f"[predict] {out}: dropped a torn last line ({removed} bytes) left by an interrupted run")
+    done = {p.id for p in read_predictions(out)}
+    todo = [e for e in examples if e.id not in done]
+    if not todo:
+        return out
+
+    # Load audio lazily per batch, but check every file up front: a missing file should stop the
+    # run before hours of GPU time, not in the middle.
+    for e in todo:
+        path = _resolve_audio(e)
+        if path is not None and not Path(path).is_file():
+            raise InputError(path, f"audio file of example {e.id!r} not found")
+
+    requests = [GenerationRequest(id=e.id, prompt=prompts[e.id], audio=None, audio_path=_resolve_audio(e), meta=e.meta) for e in todo]
+    by_id = {e.id: e for e in todo}
+    lengths = {r.id: _length_hint(by_id[r.id], r) for r in requests}
+    requests.sort(key=lambda r: (lengths[r.id], r.id))
+    post = [POSTPROCESSORS[name] for name in task.postprocess]
+
+    bar = _progress(total=len(examples), initial=len(examples) - len(todo), desc=f"{task.name} [{run}]", enabled=progress)
+    try:
+        for start in range(0, len(requests), batch_size):
+            batch = requests[start : start + batch_size]
+            for r in batch:
+                e = by_id[r.id]
+                if r.audio_path is not None:
+                    r.audio = load_audio(r.audio_path, offset=e.audio_offset, duration=e.audio_duration)
+            if decoding.seed is not None:
+                _seed_everything(decoding.seed, batch[0].id)
+            t0 = time.perf_counter()
+            results = model.generate(batch, decoding)
+            elapsed = time.perf_counter() - t0
+            if len(results) != len(batch):
+                raise AudioreproError(f"model {model.name} returned {len(results)} results for {len(batch)} requests")
+            records = []
+            for r, res in zip(batch, results, strict=True):
+                text = res.text
+                for fn in post:
+                    text = fn(text)
+                records.append(
+                    Prediction(
+                        id=r.id,
+                        output=text,
+                        raw_output=res.raw_text,
+                        n_tokens=len(res.token_ids),
+                        finish_reason=res.finish_reason,
+                        seconds=round(elapsed / len(batch), 4),
+                    ).to_dict()
+                )
+                r.audio = None  # free memory
+            append_jsonl(out, records)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    return out
+
+
+def _length_hint(example: Example, request: GenerationRequest) -> float:
+    if example.audio_duration is not None:
+        return example.audio_duration
+    if request.audio_path is None:
+        return float(len(request.prompt))
+    from .audio import audio_info
+
+    return audio_info(request.audio_path)[2]
+
+
+def _seed_everything(seed: int, key: str) -> None:
+    """Seed per batch from (seed, first id), so a resumed run samples as an uninterrupted one."""
+    import random
+
+    import numpy as np
+    import torch
+
+    derived = int(hashlib.sha256(f"{seed}:{key}".encode()).hexdigest()[:8], 16)
+    random.seed(derived)
+    np.random.seed(derived)
+    torch.manual_seed(derived)
+
+
+def _progress(total: int, initial: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="item", disable=not enabled, dynamic_ncols=True)

@@ -1,0 +1,130 @@
+"""The score stage: examples + predictions (+ judge verdicts) -> scores.json with provenance.
+
+Reads only its input files, so a reviewer can rescore on a laptop from shipped predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .checksums import sha256_file
+from .errors import AudioreproError, InputError
+from .jsonl import atomic_write_json, iter_jsonl, read_json
+from .layout import PREDICT_META, examples_path, model_dir, scores_path, verdicts_path
+from .predict import load_examples, merged_predictions
+from .provenance import base_provenance
+from .tasks.schema import MetricSpec, TaskSpec
+
+NO_JUDGE_MESSAGE = (
+    "task {task}: no judge verdicts at {path}. SAKURA is scored by an LLM judge; choose one:\n"
+    "  audiorepro judge --suite {suite} --tasks {task} --models {run} --judge api      "
+    "(the paper's gpt-4o-2024-11-20; needs OPENAI_API_KEY, or --base-url for a compatible server)\n"
+    "  audiorepro judge ... --judge local --judge-model DIR   (a local transformers judge: a named deviation)\n"
+    "  audiorepro judge ... --judge matcher                   (deterministic option matcher: a named deviation)\n"
+    "  audiorepro judge ... --verdicts FILE                   (import a shipped verdicts JSONL)"
+)
+
+
+def _metric_inputs(spec: MetricSpec, examples, outputs) -> tuple[list[str], list[list[str]], dict]:
+    options = dict(spec.options)
+    for option, field in spec.item_options.items():
+        missing = [e.id for e in examples if field not in e.meta]
+        if missing:
+            raise AudioreproError(f"metric {spec.name}: item option {option!r} needs meta field {field!r}, missing in {missing[:3]}")
+        options[option] = [e.meta[field] for e in examples]
+    return outputs, [e.references for e in examples], options
+
+
+def score_run(
+    task: TaskSpec,
+    run: str,
+    *,
+    allow_partial: bool = False,
+    data_subset: str | None = None,
+) -> Path:
+    from . import metrics
+
+    suite = task.suite
+    ex_path = examples_path(suite, task.name)
+    examples = load_examples(ex_path)
+    preds = merged_predictions(suite, task.name, run)
+    if not preds:
+        raise InputError(model_dir(suite, task.name, run), "no predictions: run `audiorepro predict` first")
+    unknown = set(preds) - {e.id for e in examples}
+    if unknown:
+        raise InputError(model_dir(suite, task.name, run), f"{len(unknown)} prediction ids are not in {ex_path}, e.g. {sorted(unknown)[:3]}")
+    missing = [e for e in examples if e.id not in preds]
+    deviations = []
+    if data_subset:
+        deviations.append({"name": "data_subset", "value": data_subset, "reference": "the full test set"})
+    if missing:
+        if not allow_partial:
+            raise AudioreproError(
+                f"task {task.name} [{run}]: {len(missing)} of {len(examples)} examples have no prediction "
+                f"(e.g. {missing[0].id!r}); resume `audiorepro predict`, or score with --allow-partial"
+            )
+        deviations.append({"name": "partial_predictions", "value": f"{len(examples) - len(missing)} of {len(examples)}", "reference": "all items"})
+        examples = [e for e in examples if e.id in preds]
+
+    judge_info = None
+    if task.judge:
+        vpath = verdicts_path(suite, task.name, run)
+        if not vpath.exists():
+            raise AudioreproError(NO_JUDGE_MESSAGE.format(task=task.name, path=vpath, suite=suite, run=run))
+        verdicts = {v["id"]: v for v in iter_jsonl(vpath)}
+        lacking = [e.id for e in examples if e.id not in verdicts]
+        if lacking:
+            raise AudioreproError(f"{vpath}: {len(lacking)} items have no verdict (e.g. {lacking[0]!r}); rerun `audiorepro judge`")
+        outputs = [verdicts[e.id]["verdict"] for e in examples]
+        judge_ids = sorted({verdicts[e.id].get("judge_id", "?") for e in examples})
+        judge_info = {"judge_ids": judge_ids, "verdicts_sha256": sha256_file(vpath)}
+    else:
+        outputs = [preds[e.id].output for e in examples]
+
+    results = {}
+    for spec in [task.metric, *task.extra_metrics]:
+        preds_in, refs_in, options = _metric_inputs(spec, examples, outputs)
+        if spec.name in {"following_rate", "story"} and task.judge:
+            preds_in = [preds[e.id].output for e in examples]  # these read the answer text itself
+        result = metrics.compute(spec.name, preds_in, refs_in, **options)
+        results[spec.report_as or spec.name] = result.to_dict()
+
+    main_key = task.metric.report_as or task.metric.name
+    main = results[main_key]
+    meta_path = model_dir(suite, task.name, run) / PREDICT_META
+    predict_meta = read_json(meta_path) if meta_path.exists() else {}
+    model_desc = predict_meta.get("model", {})
+    deviations += list(model_desc.get("deviations", []))
+    finish = {}
+    for e in examples:
+        reason = preds[e.id].finish_reason
+        finish[reason] = finish.get(reason, 0) + 1
+
+    provenance = {
+        **base_provenance(),
+        "model": model_desc,
+        "decoding": predict_meta.get("decoding"),
+        "judge": judge_info,
+        "device": model_desc.get("device"),
+        "seed": (predict_meta.get("decoding") or {}).get("seed"),
+        "examples_sha256": sha256_file(ex_path),
+        "predictions_sha256": {p.name: sha256_file(p) for p in sorted(model_dir(suite, task.name, run).glob("predictions*.jsonl"))},
+        "finish_reasons": finish,
+        "data_subset": data_subset,
+        "deviations": deviations,
+    }
+    record = {
+        "suite": suite,
+        "task": task.name,
+        "task_version": task.version,
+        "model": run,
+        "main_metric": main_key,
+        "value": main["value"],
+        "ci": main["ci"],
+        "n": main["n"],
+        "n_scored": main["n_scored"],
+        "metrics": results,
+        "provenance": provenance,
+    }
+    out = scores_path(suite, task.name, run)
+    atomic_write_json(out, record)
+    return out

@@ -1,0 +1,34 @@
+"""Test doubles for the pipeline tests (registered through AUDIOREPRO_MODEL_PLUGINS). They are
+deterministic functions of the input, so a resumed run must reproduce an uninterrupted one
+exactly; the delay gives a test time to kill the process between batches."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from audiorepro.models.base import AudioLanguageModel, DecodingConfig, GenerationResult
+
+
+class SlowSignalStats(AudioLanguageModel):
+    """Answers with the number of samples and the RMS of the audio: a pure function of the input."""
+
+    def __init__(self, delay: float | None = None):
+        self.delay = float(os.environ.get("TOY_MODEL_DELAY", 0.0)) if delay is None else delay
+
+    def default_decoding(self) -> DecodingConfig:
+        return DecodingConfig(num_beams=1, do_sample=False, max_new_tokens=16)
+
+    def generate(self, batch, decoding):
+        out = []
+        for req in batch:
+            time.sleep(self.delay)
+            rms = float(np.sqrt(np.mean(np.square(req.audio)))) if req.audio is not None else 0.0
+            text = f"{len(req.audio)} samples rms {rms:.6f}"
+            out.append(GenerationResult(text=text, raw_text=text, token_ids=[1, 2, 3], finish_reason="eos"))
+        return out
+
+    def describe(self) -> dict:
+        return {"name": "toy-signal-stats", "device": "cpu", "deviations": [{"name": "model", "value": "toy test double", "reference": "n/a"}]}
