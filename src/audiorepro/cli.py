@@ -31,7 +31,7 @@ def _key_values(pairs: list[str] | None, what: str) -> dict:
 
 
 def _add_selection(p: argparse.ArgumentParser, models: bool = True) -> None:
-    p.add_argument("--suite", required=True, help="demo, table3, sakura, sakura_text")
+    p.add_argument("--suite", required=True, help="demo, table3, sakura, sakura-text")
     p.add_argument("--tasks", help="comma-separated task names (default: every task of the suite)")
     if models:
         p.add_argument("--models", help="comma-separated model names (see `audiorepro models`)")
@@ -48,24 +48,19 @@ def _add_predict_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def _add_judge_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--judge", choices=["api", "local", "matcher"], help="judge for SAKURA tasks")
-    p.add_argument("--judge-model", help="judge model id (api) or local path (local)")
-    p.add_argument("--base-url", help="OpenAI-compatible server for --judge api")
-    p.add_argument("--verdicts", help="import judge verdicts from a JSONL file instead of judging")
-
-
 def _judge_options(args) -> dict | None:
-    if args.verdicts:
-        return {"kind": "import", "verdicts_file": args.verdicts}
-    if not args.judge:
+    """The judge settings of `run` (flags from judge.stage.add_judge_options), or None."""
+    if not (args.judge or args.verdicts):
         return None
-    opts = {"kind": args.judge}
-    if args.judge_model:
-        opts["judge_model"] = args.judge_model
-    if args.base_url:
-        opts["base_url"] = args.base_url
-    return opts
+    return {
+        "kind": "import" if args.verdicts and not args.judge else args.judge,
+        "verdicts_file": args.verdicts,
+        "judge_model": args.judge_model,
+        "base_url": args.base_url,
+        "concurrency": args.judge_concurrency,
+        "cache": args.judge_cache,
+        "agreement_with": args.agreement_with,
+    }
 
 
 def cmd_tasks(args) -> int:
@@ -169,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .compare import add_compare_arguments, add_compare_prior_arguments, compare_prior, run_compare
     from .fetch import add_fetch_arguments, run_fetch
     from .infer import add_infer_arguments, run_infer
-    from .judge.stage import add_judge_arguments, run_judge
+    from .judge.stage import add_judge_arguments, add_judge_options, run_judge
     from .report import add_report_arguments, run_report
 
     parser = argparse.ArgumentParser(prog="audiorepro", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -211,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="every stage for a suite: fetch, prepare, predict, [judge], score, compare, report")
     _add_selection(p)
     _add_predict_options(p)
-    _add_judge_options(p)
+    add_judge_options(p)
     p.add_argument("--allow-partial", action="store_true")
     p.add_argument("--no-report", action="store_true")
     p.set_defaults(func=cmd_run)

@@ -12,6 +12,7 @@ EXAMPLES = "examples.jsonl"
 PREDICTIONS = "predictions.jsonl"
 PREDICT_META = "predict_meta.json"
 VERDICTS = "verdicts.jsonl"
+JUDGE_META = "judge_meta.json"  # written by the judge stage: judge describe() and verdict counts
 SCORES = "scores.json"
 
 

@@ -90,6 +90,7 @@ def run_suite(opts: RunOptions) -> dict:
             continue
         ready.append(task)
 
+    judge = _build_judge(opts) if any(t.judge for t in ready) else None
     score_paths: list[Path] = []
     for model_name in opts.models:
         run = run_name(model_name, opts.model_args)
@@ -111,8 +112,11 @@ def run_suite(opts: RunOptions) -> dict:
             )
         del model
         for task in ready:
-            if task.judge:
-                _judge(task, run, opts)
+            if task.judge and opts.judge:
+                from .judge.stage import judge_run
+
+                _log(f"judge {task.name} [{run}] with {opts.judge.get('kind')}")
+                judge_run(task, run, **{**opts.judge, "judge": judge})
             from .score import score_run
 
             _log(f"score {task.name} [{run}]")
@@ -141,10 +145,11 @@ def _build_model(name: str, model_args: dict):
     return model
 
 
-def _judge(task: TaskSpec, run: str, opts: RunOptions) -> None:
-    from .judge.stage import judge_run
+def _build_judge(opts: RunOptions):
+    """One judge object for the whole run (a local judge model loads once)."""
+    if not opts.judge or opts.judge.get("kind") in (None, "import"):
+        return None
+    from .judge.stage import build_judge
 
-    if not opts.judge:
-        return  # the score stage stops with the message that names the judge options
-    _log(f"judge {task.name} [{run}] with {opts.judge.get('kind')}")
-    judge_run(task, run, **opts.judge)
+    o = opts.judge
+    return build_judge(o["kind"], judge_model=o.get("judge_model"), base_url=o.get("base_url"), concurrency=o.get("concurrency"))

@@ -177,7 +177,12 @@ def run_predict(
             for r in batch:
                 e = by_id[r.id]
                 if r.audio_path is not None:
-                    r.audio = load_audio(r.audio_path, offset=e.audio_offset, duration=e.audio_duration)
+                    r.audio = load_audio(
+                        r.audio_path,
+                        offset=e.audio_offset,
+                        duration=e.audio_duration,
+                        max_seconds=getattr(model, "max_audio_seconds", None),
+                    )
             if decoding.seed is not None:
                 _seed_everything(decoding.seed, batch[0].id)
             t0 = time.perf_counter()

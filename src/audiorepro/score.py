@@ -9,7 +9,7 @@ from pathlib import Path
 from .checksums import sha256_file
 from .errors import AudioreproError, InputError
 from .jsonl import atomic_write_json, iter_jsonl, read_json
-from .layout import PREDICT_META, examples_path, model_dir, scores_path, verdicts_path
+from .layout import JUDGE_META, PREDICT_META, examples_path, model_dir, scores_path, verdicts_path
 from .predict import load_examples, merged_predictions
 from .provenance import base_provenance
 from .tasks.schema import MetricSpec, TaskSpec
@@ -77,6 +77,11 @@ def score_run(
         outputs = [verdicts[e.id]["verdict"] for e in examples]
         judge_ids = sorted({verdicts[e.id].get("judge_id", "?") for e in examples})
         judge_info = {"judge_ids": judge_ids, "verdicts_sha256": sha256_file(vpath)}
+        judge_meta_path = vpath.parent / JUDGE_META
+        if judge_meta_path.exists():
+            judge_meta = read_json(judge_meta_path)
+            judge_info.update(judge_meta)
+            deviations += list(judge_meta.get("judge", {}).get("deviations", []))
     else:
         outputs = [preds[e.id].output for e in examples]
 

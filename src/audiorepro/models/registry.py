@@ -35,6 +35,11 @@ MODELS: dict[str, tuple[str, str, dict[str, Any]]] = {
         "Qwen2-Audio-7B-Instruct via transformers (bf16 on GPU)",
         {},
     ),
+    "qwen2-audio-vllm": (
+        "audiorepro.models.qwen2_audio_vllm:Qwen2AudioVllmModel",
+        "Qwen2-Audio-7B-Instruct via vLLM (optional extra, GPU)",
+        {},
+    ),
     "qwen-audio-chat": (
         "audiorepro.models.qwen_audio_chat:QwenAudioChatModel",
         "Qwen-Audio-Chat via its remote code (trust_remote_code), chat API",

@@ -1,0 +1,369 @@
+"""The judge stage: predictions.jsonl -> verdicts.jsonl for tasks with `judge: sakura`.
+
+    audiorepro judge --suite sakura --models qwen2-audio --judge api [--base-url URL] [--judge-model M]
+    audiorepro judge --suite sakura --models qwen2-audio --judge local --judge-model PATH
+    audiorepro judge --suite sakura --models qwen2-audio --judge matcher
+    audiorepro judge --suite sakura --models qwen2-audio --verdicts shipped_verdicts.jsonl
+
+Every reply goes through the verdict cache (SQLite, keyed by judge id, prompt sha256 and
+sampling), so rerunning costs nothing; `--verdicts FILE` imports replies from a verdicts JSONL
+(or a cache export) and then judges from the cache alone, with no judge at all."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..errors import AudioreproError, InputError
+from ..jsonl import atomic_write_json, iter_jsonl, read_jsonl, write_jsonl
+from ..layout import JUDGE_META
+from ..paths import cache_dir
+from ..records import Example, Prediction
+from .base import Judge
+from .cache import VerdictCache, messages_sha256
+from .sakura import JUDGE_MODEL, count_verdicts, extract_judgement, render_prompt
+
+log = logging.getLogger(__name__)
+
+JUDGE_KINDS = ("api", "local", "matcher")
+NO_JUDGE_MESSAGE = (
+    "scoring SAKURA needs judge verdicts and no judge is configured. Choose one of:\n"
+    "  --judge api [--base-url URL] [--judge-model NAME]   OpenAI-compatible API (the benchmark's judge is "
+    f"{JUDGE_MODEL}; key from OPENAI_API_KEY)\n"
+    "  --judge local --judge-model PATH                    a local transformers chat model (deviation)\n"
+    "  --judge matcher                                     the deterministic option matcher (deviation)\n"
+    "  --verdicts FILE                                     import verdicts shipped with a run (no judge needed)"
+)
+
+
+class JudgeNotConfigured(AudioreproError):
+    def __init__(self) -> None:
+        super().__init__(NO_JUDGE_MESSAGE)
+
+
+class MissingVerdicts(AudioreproError):
+    """Verdict import mode: some items have no imported reply."""
+
+
+def default_cache_path() -> Path:
+    return cache_dir() / "judge" / "verdicts.sqlite"
+
+
+def build_judge(kind: str | None, **options: Any) -> Judge:
+    """`kind` is "api", "local" or "matcher"; options are the CLI's (judge_model, base_url, ...)."""
+    if kind is None:
+        raise JudgeNotConfigured()
+    if kind == "api":
+        from .client import OpenAICompatibleJudge
+
+        keys = ("base_url", "temperature", "top_p", "timeout", "max_retries", "backoff_base", "concurrency")
+        kwargs = {k: options[k] for k in keys if options.get(k) is not None}
+        return OpenAICompatibleJudge(model=options.get("judge_model") or JUDGE_MODEL, **kwargs)
+    if kind == "local":
+        from .local import LocalTransformersJudge
+
+        if not options.get("judge_model"):
+            raise AudioreproError("--judge local needs --judge-model PATH (a transformers chat model folder)")
+        return LocalTransformersJudge(options["judge_model"])
+    if kind == "matcher":
+        from .matcher import OptionMatcherJudge
+
+        return OptionMatcherJudge()
+    raise AudioreproError(f"unknown judge {kind!r}; choose one of {', '.join(JUDGE_KINDS)}")
+
+
+def _judge_inputs(examples: list[Example], predictions: list[Prediction]) -> list[tuple[Example, Prediction]]:
+    by_id = {p.id: p for p in predictions}
+    missing = [e.id for e in examples if e.id not in by_id]
+    if missing:
+        raise AudioreproError(
+            f"{len(missing)} example(s) have no prediction (first: {missing[:3]}); finish the predict stage first"
+        )
+    return [(e, by_id[e.id]) for e in examples]
+
+
+def render_item(example: Example, prediction: Prediction) -> list[dict]:
+    # The question the judge sees is the benchmark's instruction (options included), also for the
+    # caption control whose model prompt wraps it; the ground truth is the stripped answer.
+    question = example.meta.get("question", example.prompt)
+    return render_prompt(question, example.references[0], prediction.output)
+
+
+def _record(example_id: str, judge_id: str, sampling: dict, sha: str, raw_reply: str) -> dict:
+    parsed = extract_judgement(raw_reply)
+    return {
+        "id": example_id,
+        "verdict": parsed.verdict,
+        "judge_id": judge_id,
+        "explanation": parsed.explanation,
+        "raw_reply": raw_reply,
+        "prompt_sha256": sha,
+        "sampling": sampling,
+    }
+
+
+def judge_predictions(
+    examples: list[Example],
+    predictions: list[Prediction],
+    judge: str | Judge | None,
+    *,
+    out_path: str | Path | None = None,
+    cache: VerdictCache | str | Path | None = None,
+    verdicts_file: str | Path | None = None,
+    **judge_options: Any,
+) -> list[dict]:
+    """Judge every example's prediction and return verdict records (written to `out_path`).
+
+    `judge` is a Judge, a kind name ("api", "local", "matcher"), or None with `verdicts_file`:
+    then the replies come only from that file (matched by prompt sha256) and a missing one is an
+    error naming the items."""
+    items = _judge_inputs(examples, predictions)
+    own_cache = not isinstance(cache, VerdictCache)
+    store = cache if isinstance(cache, VerdictCache) else VerdictCache(cache or default_cache_path())
+    try:
+        if verdicts_file is not None and judge is None:
+            records = _from_verdicts_file(items, Path(verdicts_file), store)
+        else:
+            if verdicts_file is not None:
+                store.import_jsonl(verdicts_file)
+            judge = judge if isinstance(judge, Judge) else build_judge(judge, **judge_options)
+            records = _with_judge(items, judge, store)
+    finally:
+        if own_cache:
+            store.close()
+    if out_path is not None:
+        write_jsonl(out_path, records)
+    return records
+
+
+def _with_judge(items: list[tuple[Example, Prediction]], judge: Judge, store: VerdictCache) -> list[dict]:
+    rendered = [(e.id, render_item(e, p)) for e, p in items]
+    shas = [messages_sha256(m) for _, m in rendered]
+    replies: dict[str, str] = {}
+    todo: list[tuple[str, list[dict]]] = []
+    queued: set[str] = set()  # identical prompts (same question, answer and response) are asked once
+    for (_, messages), sha in zip(rendered, shas, strict=True):
+        if sha in replies or sha in queued:
+            continue
+        cached = store.get(judge.judge_id, sha, judge.sampling)
+        if cached is not None:
+            replies[sha] = cached
+        else:
+            todo.append((sha, messages))
+            queued.add(sha)
+    log.info("judge %s: %d cached, %d to request", judge.judge_id, len(items) - len(todo), len(todo))
+
+    def keep(i: int, reply: str) -> None:
+        store.put(judge.judge_id, todo[i][0], judge.sampling, reply)
+
+    for (sha, _), reply in zip(todo, judge.complete_many([m for _, m in todo], on_reply=keep), strict=True):
+        replies[sha] = reply
+    return [
+        _record(example_id, judge.judge_id, judge.sampling, sha, replies[sha])
+        for (example_id, _), sha in zip(rendered, shas, strict=True)
+    ]
+
+
+def _from_verdicts_file(
+    items: list[tuple[Example, Prediction]], path: Path, store: VerdictCache
+) -> list[dict]:
+    by_sha: dict[str, dict] = {}
+    for record in iter_jsonl(path):
+        store.put_record(record, source=path)
+        earlier = by_sha.setdefault(record["prompt_sha256"], record)
+        if earlier["judge_id"] != record["judge_id"] or earlier["sampling"] != record["sampling"]:
+            raise InputError(
+                path,
+                f"two judges answer the same prompt ({earlier['judge_id']} and {record['judge_id']}); "
+                "import one judge's verdicts at a time",
+            )
+    records, missing = [], []
+    for example, prediction in items:
+        sha = messages_sha256(render_item(example, prediction))
+        found = by_sha.get(sha)
+        if found is None:
+            missing.append(example.id)
+            continue
+        records.append(_record(example.id, found["judge_id"], found["sampling"], sha, found["raw_reply"]))
+    if missing:
+        raise MissingVerdicts(
+            f"{path}: no verdict for {len(missing)} of {len(items)} item(s) (first: {missing[:3]}); the file "
+            "was made for other predictions or prompts. Judge the rest with --judge api|local|matcher."
+        )
+    return records
+
+
+# ---- CLI -------------------------------------------------------------------------------------
+
+
+def add_judge_options(parser: argparse.ArgumentParser) -> None:
+    """Judge choice flags, shared by `audiorepro judge` and `audiorepro run`."""
+    group = parser.add_argument_group("judge (SAKURA)")
+    group.add_argument(
+        "--judge", choices=JUDGE_KINDS, default=None, help="which judge scores free-form answers"
+    )
+    group.add_argument(
+        "--judge-model", default=None, help=f"API model name (default {JUDGE_MODEL}) or local model folder"
+    )
+    group.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint (default: OpenAI)")
+    group.add_argument("--verdicts", default=None, help="import judge replies from a verdicts JSONL")
+    group.add_argument(
+        "--judge-cache", default=None, help="verdict cache (default <cache>/judge/verdicts.sqlite)"
+    )
+    group.add_argument(
+        "--judge-concurrency", type=int, default=None, help="parallel API requests (default 4)"
+    )
+    group.add_argument(
+        "--agreement-with",
+        default=None,
+        help="also score with 'matcher' or a verdicts JSONL and report agreement (percent, Cohen's kappa)",
+    )
+
+
+def add_judge_arguments(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("judge", help="judge free-form SAKURA answers -> verdicts.jsonl")
+    parser.add_argument("--suite", default="sakura", help="suite whose `judge:` tasks to judge")
+    parser.add_argument("--tasks", default=None, help="comma list of task names (default: all judged tasks)")
+    parser.add_argument("--models", required=True, help="comma list of model names")
+    add_judge_options(parser)
+    parser.set_defaults(func=run_judge)
+    return parser
+
+
+def judge_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "judge_model": getattr(args, "judge_model", None),
+        "base_url": getattr(args, "base_url", None),
+        "concurrency": getattr(args, "judge_concurrency", None),
+    }
+
+
+def judge_run(
+    task,
+    run: str,
+    *,
+    kind: str | None = None,
+    verdicts_file: str | Path | None = None,
+    judge_model: str | None = None,
+    base_url: str | None = None,
+    concurrency: int | None = None,
+    cache: str | Path | None = None,
+    agreement_with: str | None = None,
+    judge: Judge | None = None,
+) -> list[dict]:
+    """Judge one runs/<suite>/<task>/<run>/ folder and write its verdicts.jsonl.
+
+    `kind` is "api", "local", "matcher", or "import" (replies from `verdicts_file` only); a ready
+    `judge` object can be passed instead (so one judge serves many tasks)."""
+    from ..layout import examples_path, model_dir, verdicts_path
+    from ..predict import load_examples, merged_predictions
+
+    examples = load_examples(examples_path(task.suite, task.name))
+    predictions = list(merged_predictions(task.suite, task.name, run).values())
+    if judge is None and kind not in (None, "import"):
+        judge = build_judge(kind, judge_model=judge_model, base_url=base_url, concurrency=concurrency)
+    if judge is None and verdicts_file is None:
+        raise JudgeNotConfigured()
+    store = VerdictCache(cache or default_cache_path())
+    try:
+        records = judge_predictions(
+            examples,
+            predictions,
+            judge,
+            out_path=verdicts_path(task.suite, task.name, run),
+            cache=store,
+            verdicts_file=verdicts_file,
+        )
+        atomic_write_json(
+            model_dir(task.suite, task.name, run) / JUDGE_META,
+            judge_meta(judge, records, verdicts_file=verdicts_file),
+        )
+        if agreement_with:
+            write_agreement(
+                examples, predictions, records, agreement_with, model_dir(task.suite, task.name, run), store
+            )
+    finally:
+        store.close()
+    return records
+
+
+def judge_meta(judge: Judge | None, records: list[dict], *, verdicts_file: str | Path | None = None) -> dict:
+    """Provenance of a verdicts.jsonl: which judge (and its deviations from the benchmark's judge)
+    and the benchmark's counts, invalid replies included."""
+    if judge is not None:
+        described = judge.describe()
+    else:
+        judge_ids = sorted({r["judge_id"] for r in records})
+        described = {
+            "kind": "import",
+            "verdicts_file": str(verdicts_file),
+            "judge_ids": judge_ids,
+            "deviations": [],
+        }
+        if any(not j.startswith("gpt-4o-2024-11-20") for j in judge_ids):
+            described["deviations"].append(
+                {
+                    "name": "judge",
+                    "value": ", ".join(judge_ids),
+                    "reference": f"{JUDGE_MODEL}, temperature 0.0, top_p 0.9",
+                }
+            )
+    return {"judge": described, "counts": count_verdicts([r["verdict"] for r in records])}
+
+
+def write_agreement(
+    examples: list[Example],
+    predictions: list[Prediction],
+    records: list[dict],
+    other: str,
+    model_dir: Path,
+    cache: VerdictCache,
+) -> dict:
+    from .agreement import judge_agreement
+
+    if other == "matcher":
+        second = judge_predictions(examples, predictions, "matcher", cache=cache)
+    elif Path(other).is_file():
+        second = read_jsonl(other)
+    else:
+        raise InputError(other, "--agreement-with takes 'matcher' or an existing verdicts JSONL")
+    result = judge_agreement(records, second)
+    write_jsonl(model_dir / f"verdicts.{_safe(result['judge_b'] or 'second')}.jsonl", second)
+    atomic_write_json(model_dir / "judge_agreement.json", result)
+    return result
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def run_judge(args: argparse.Namespace) -> int:
+    from ..tasks import list_tasks
+
+    if args.judge is None and args.verdicts is None:
+        raise JudgeNotConfigured()
+    tasks = [t for t in list_tasks(args.suite) if t.judge == "sakura"]
+    if args.tasks:
+        wanted = [t.strip() for t in args.tasks.split(",") if t.strip()]
+        unknown = sorted(set(wanted) - {t.name for t in tasks})
+        if unknown:
+            raise AudioreproError(f"no judged task(s) {unknown} in suite {args.suite!r}")
+        tasks = [t for t in tasks if t.name in wanted]
+    judge = build_judge(args.judge, **judge_options_from_args(args)) if args.judge else None
+    for run in [m.strip() for m in args.models.split(",") if m.strip()]:
+        for task in tasks:
+            records = judge_run(
+                task,
+                run,
+                judge=judge,
+                verdicts_file=args.verdicts,
+                cache=args.judge_cache,
+                agreement_with=args.agreement_with,
+            )
+            counts = {v: sum(r["verdict"] == v for r in records) for v in ("correct", "incorrect", "invalid")}
+            print(
+                f"{task.name} {run}: {counts['correct']}/{len(records)} correct, {counts['invalid']} invalid"
+            )
+    return 0

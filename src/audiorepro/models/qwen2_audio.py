@@ -1,0 +1,252 @@
+"""Qwen2-Audio-7B-Instruct through transformers' `Qwen2AudioForConditionalGeneration`.
+
+Follows the model card and the official chat evaluation (QwenLM/Qwen2-Audio `evaluate_chat.py`):
+the processor's chat template (default system prompt "You are a helpful assistant.", the audio as
+`Audio 1: <|audio_bos|><|AUDIO|><|audio_eos|>\\n` before the instruction), the waveform at the
+feature extractor's 16 kHz, left padding for batches, bf16 on GPU, and the reply decoded with
+`skip_special_tokens=True, clean_up_tokenization_spaces=False`.
+
+Decoding presets (recorded in `describe()`):
+- "official" (default): the checkpoint's generation_config.json, which samples (documented as
+  do_sample, top_k 20, top_p 0.5, temperature 0.7, repetition_penalty 1.1; the values in the
+  loaded checkpoint's file take precedence), with `max_new_tokens=256` in place
+  of the README's `max_length=256` (which counts the up-to-750 audio tokens of the prompt);
+- "greedy": the official chat evaluation's greedy decoding (max_new_tokens 256, min_new_tokens 1).
+Sampled outputs are seeded per batch; with the predict runner's deterministic batching a rerun
+gives the same outputs, but the same item in another batch can differ (sampling)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import AudioreproError
+from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+
+DEFAULT_CHECKPOINT = "Qwen/Qwen2-Audio-7B-Instruct"
+SAMPLE_RATE = 16_000
+
+# The checkpoint's generation_config.json as published (third-party copy, verified against the
+# real file at load time: differences are recorded in describe()).
+OFFICIAL_SAMPLING = DecodingConfig(
+    num_beams=1,
+    do_sample=True,
+    max_new_tokens=256,
+    min_new_tokens=0,
+    temperature=0.7,
+    top_p=0.5,
+    top_k=20,
+    repetition_penalty=1.1,
+    length_penalty=1.0,
+    seed=0,
+)
+OFFICIAL_GREEDY = DecodingConfig(
+    num_beams=1,
+    do_sample=False,
+    max_new_tokens=256,
+    min_new_tokens=1,
+    temperature=1.0,
+    top_p=1.0,
+    top_k=0,
+    repetition_penalty=1.0,
+    length_penalty=1.0,
+    seed=0,
+)
+DECODING_PRESETS = {"official": OFFICIAL_SAMPLING, "greedy": OFFICIAL_GREEDY}
+SAMPLING_KEYS = ("do_sample", "top_k", "top_p", "temperature", "repetition_penalty")
+
+
+def build_conversation(request: GenerationRequest, system_prompt: str | None = None) -> list[dict]:
+    """The chat the model card builds: one user turn with the audio, then the instruction.
+    Text-only requests (the caption control) have no audio item, as in SAKE's text-only call."""
+    content: list[dict] = []
+    if request.audio is not None:
+        content.append({"type": "audio", "audio_url": request.audio_path or "audio"})
+    content.append({"type": "text", "text": request.prompt})
+    conversation = [{"role": "user", "content": content}]
+    if system_prompt is not None:
+        conversation.insert(0, {"role": "system", "content": system_prompt})
+    return conversation
+
+
+def generation_kwargs(decoding: DecodingConfig) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "do_sample": bool(decoding.do_sample),
+        "num_beams": decoding.num_beams or 1,
+        "max_new_tokens": decoding.max_new_tokens,
+        "repetition_penalty": decoding.repetition_penalty,
+        "length_penalty": decoding.length_penalty,
+    }
+    if decoding.min_new_tokens:
+        kwargs["min_new_tokens"] = decoding.min_new_tokens
+    if decoding.do_sample:
+        kwargs.update(temperature=decoding.temperature, top_p=decoding.top_p, top_k=decoding.top_k)
+    else:  # clear the checkpoint's sampling values, which greedy decoding does not use
+        kwargs.update(temperature=None, top_p=None, top_k=None)
+    return kwargs
+
+
+class Qwen2AudioModel(AudioLanguageModel):
+    name = "qwen2-audio"
+
+    def __init__(
+        self,
+        model_path: str = DEFAULT_CHECKPOINT,
+        *,
+        revision: str | None = None,
+        decoding: str = "official",
+        dtype: str | None = None,
+        device: str | None = None,
+        system_prompt: str | None = None,
+        local_files_only: bool = False,
+    ):
+        import torch
+        from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
+
+        if decoding not in DECODING_PRESETS:
+            raise AudioreproError(
+                f"qwen2-audio: unknown decoding preset {decoding!r}; choose {sorted(DECODING_PRESETS)}"
+            )
+        self.model_path = str(model_path)
+        self.revision = revision
+        self.decoding_preset = decoding
+        self.system_prompt = system_prompt
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        # bf16 on GPU as the official eval (torch_dtype='auto' resolves to the checkpoint's bf16)
+        self.dtype_name = dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
+        load = {"revision": revision, "local_files_only": local_files_only}
+        self.processor = AutoProcessor.from_pretrained(self.model_path, **load)
+        self.processor.tokenizer.padding_side = "left"
+        self.model = Qwen2AudioForConditionalGeneration.from_pretrained(
+            self.model_path, dtype=getattr(torch, self.dtype_name), **load
+        )
+        self.model.to(self.device).eval()
+        self.checkpoint_generation_config = _json_safe(self.model.generation_config.to_diff_dict())
+
+    # ---- prompts -------------------------------------------------------------------------
+    def render_prompt(self, request: GenerationRequest) -> str:
+        """The exact text fed to the processor (before <|AUDIO|> is expanded)."""
+        return self.processor.apply_chat_template(
+            build_conversation(request, self.system_prompt), add_generation_prompt=True, tokenize=False
+        )
+
+    # ---- AudioLanguageModel ----------------------------------------------------------------
+    def default_decoding(self) -> DecodingConfig:
+        if self.decoding_preset == "official":
+            # the checkpoint's own generation_config.json wins over the documented copy
+            return OFFICIAL_SAMPLING.merged(self._checkpoint_sampling())
+        return DECODING_PRESETS[self.decoding_preset].merged(None)
+
+    def _checkpoint_sampling(self) -> dict[str, Any]:
+        return {
+            k: self.checkpoint_generation_config[k]
+            for k in SAMPLING_KEYS
+            if k in self.checkpoint_generation_config
+        }
+
+    def generate(self, batch: list[GenerationRequest], decoding: DecodingConfig) -> list[GenerationResult]:
+        import torch
+
+        decoding = self.default_decoding().merged(decoding)
+        texts = [self.render_prompt(r) for r in batch]
+        audios = [np.asarray(r.audio, dtype=np.float32) for r in batch if r.audio is not None]
+        for r in batch:
+            if r.audio is not None and r.sample_rate != SAMPLE_RATE:
+                raise AudioreproError(
+                    f"{r.id}: qwen2-audio needs {SAMPLE_RATE} Hz audio, got {r.sample_rate} Hz"
+                )
+        inputs = self.processor(
+            text=texts,
+            audio=audios or None,
+            sampling_rate=SAMPLE_RATE,
+            return_tensors="pt",
+            padding=True,
+        ).to(self.device)
+        if "input_features" in inputs:
+            inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
+        if decoding.do_sample:
+            torch.manual_seed(decoding.seed or 0)
+        with torch.inference_mode():
+            output = self.model.generate(**inputs, **generation_kwargs(decoding))
+        new_tokens = output[:, inputs["input_ids"].shape[1] :]
+        return [self._result(row) for row in new_tokens.tolist()]
+
+    def _result(self, token_ids: list[int]) -> GenerationResult:
+        tokenizer = self.processor.tokenizer
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        pad = tokenizer.pad_token_id
+        ids = [t for t in token_ids if t != pad or t in eos_ids]
+        end = next((i for i, t in enumerate(ids) if t in eos_ids), None)
+        finish = "eos" if end is not None else "length"
+        ids = ids if end is None else ids[:end]
+        text = tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        raw = tokenizer.decode(token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        return GenerationResult(text=text.strip(), raw_text=raw, token_ids=ids, finish_reason=finish)
+
+    def describe(self) -> dict[str, Any]:
+        deviations = []
+        if self.decoding_preset == "official":
+            deviations.append(
+                {
+                    "name": "max_new_tokens",
+                    "value": 256,
+                    "reference": "README generate(max_length=256), which counts the prompt's audio tokens",
+                }
+            )
+            differing = {
+                k: {"documented": getattr(OFFICIAL_SAMPLING, k), "checkpoint": v}
+                for k, v in self._checkpoint_sampling().items()
+                if v != getattr(OFFICIAL_SAMPLING, k)
+            }
+            if differing:  # we use the checkpoint's values; the documented copy is shown for review
+                deviations.append(
+                    {
+                        "name": "documented_sampling_differs_from_checkpoint",
+                        "value": differing,
+                        "reference": "checkpoint generation_config.json (used)",
+                    }
+                )
+        else:
+            deviations.append(
+                {
+                    "name": "decoding",
+                    "value": "greedy (official chat eval: max_new_tokens 256, min_new_tokens 1)",
+                    "reference": "checkpoint generation_config.json samples (top_k 20, top_p 0.5, temperature 0.7)",
+                }
+            )
+        if self.system_prompt is not None:
+            deviations.append(
+                {
+                    "name": "system_prompt",
+                    "value": self.system_prompt,
+                    "reference": "You are a helpful assistant.",
+                }
+            )
+        return {
+            "name": self.name,
+            "implementation": "transformers Qwen2AudioForConditionalGeneration",
+            "model_path": self.model_path,
+            "revision": self.revision,
+            "config_sha256": _config_sha256(self.model_path),
+            "dtype": self.dtype_name,
+            "device": self.device,
+            "decoding_preset": self.decoding_preset,
+            "decoding": self.default_decoding().to_dict(),
+            "checkpoint_generation_config": self.checkpoint_generation_config,
+            "deviations": deviations,
+        }
+
+
+def _config_sha256(model_path: str) -> str | None:
+    from ..checksums import sha256_file
+
+    config = Path(model_path) / "config.json"
+    return sha256_file(config) if config.is_file() else None
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,356 @@
+"""`SalmonnModel`: the project's `AudioLanguageModel` interface around the SALMONN network.
+
+It owns what the v1 code does around the network: audio handling (channel 0, 30 s cut, 16 kHz),
+the Whisper feature extractor, the SentencePiece tokenizer, the prompt template, decoding
+settings (the released decode config: beam 4, no sampling, 200 new tokens) and output cleanup,
+plus provenance (`describe()`) and the named deviations from the reference protocol."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...audio import TARGET_SR, resample
+from ...checksums import sha256_file
+from ...errors import AudioreproError, InputError
+from ..base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from .configuration import (
+    MAX_AUDIO_SECONDS,
+    REFERENCE_DTYPE,
+    REFERENCE_LORA_SCALING,
+    SalmonnPreset,
+    get_preset,
+)
+from .generation import SearchSettings, beam_search, greedy_search
+from .loading import load_components
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# BEATs needs at least one 16x16 fbank patch: 16 frames of 25 ms every 10 ms.
+MIN_SAMPLES = 400 + 15 * 160
+SPECIAL_TEXT = {0: "<unk>", 1: "<s>", 2: "</s>"}
+
+
+def _component_path(
+    preset: SalmonnPreset, manifest_name: str, what: str, option: str, pattern: str | None
+) -> Path:
+    """Default location of a preset's component: the manifest's local root (cache/checkpoints/<name>)."""
+    from ...manifests import load_manifest
+    from ...paths import cache_dir
+
+    try:
+        root = load_manifest(manifest_name).root()
+    except InputError:
+        root = cache_dir() / "checkpoints" / manifest_name
+    hint = f"run `make fetch-{manifest_name}` or pass {option}"
+    if not root.exists():
+        raise InputError(root, f"{what} for preset {preset.name} not found; {hint}")
+    if pattern is None:  # a Hugging Face model directory
+        candidates = [root] + sorted(p.parent for p in root.rglob("config.json"))
+        for candidate in candidates:
+            if (candidate / "config.json").is_file():
+                return candidate
+        raise InputError(root, f"no config.json for {what} under this directory; {hint}")
+    files = sorted(root.rglob(pattern))
+    if len(files) != 1:
+        raise InputError(root, f"expected exactly one {pattern} file for {what}, found {len(files)}; {hint}")
+    return files[0]
+
+
+class SalmonnModel(AudioLanguageModel):
+    name = "salmonn"
+    #: v1 reads at most 30 s, cut before resampling; a runner that loads audio itself should pass
+    #: this as `load_audio(..., max_seconds=)` (the same samples as v1 for any sample rate)
+    max_audio_seconds = MAX_AUDIO_SECONDS
+
+    def __init__(
+        self,
+        preset: str | None = None,
+        *,
+        whisper_path: str | Path | None = None,
+        beats_path: str | Path | None = None,
+        llm_path: str | Path | None = None,
+        ckpt_path: str | Path | None = None,
+        lora_scaling: float = REFERENCE_LORA_SCALING,
+        dtype: str = "float16",
+        device: str | None = None,
+        qformer_num_heads: int | None = None,
+        attn_implementation: str = "sdpa",
+        hash_llm_files: bool = False,
+    ):
+        self.preset = get_preset(preset)
+        paths = {
+            "whisper_path": whisper_path,
+            "beats_path": beats_path,
+            "llm_path": llm_path,
+            "ckpt_path": ckpt_path,
+        }
+        if self.preset is None:
+            absent = [k for k, v in paths.items() if v is None]
+            if absent:
+                raise InputError(None, f"SALMONN without a preset needs explicit {', '.join(absent)}")
+        else:
+            p = self.preset
+            defaults = {
+                "whisper_path": (p.whisper_manifest, "Whisper encoder", "--whisper-path", None),
+                "beats_path": (p.beats_manifest, "BEATs checkpoint", "--beats-path", "*.pt"),
+                "llm_path": (p.llm_manifest, "Vicuna", "--llm-path", None),
+                "ckpt_path": (p.checkpoint_manifest, "SALMONN checkpoint", "--ckpt-path", "*.pth"),
+            }
+            for key, (manifest, what, option, pattern) in defaults.items():
+                if paths[key] is None:
+                    paths[key] = _component_path(p, manifest, what, option, pattern)
+        self.paths = {k: Path(v) for k, v in paths.items()}
+        if dtype not in DTYPES:
+            raise AudioreproError(f"SALMONN dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+        self.dtype_name = dtype
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.lora_scaling = float(lora_scaling)
+        self.hash_llm_files = hash_llm_files
+        self._sha256: dict[str, str] = {}
+
+        from transformers import WhisperFeatureExtractor
+
+        self.network, self.load_report = load_components(
+            **self.paths,
+            preset=self.preset,
+            lora_scaling=self.lora_scaling,
+            llm_dtype=DTYPES[dtype],
+            qformer_num_heads=qformer_num_heads,
+            attn_implementation=attn_implementation,
+        )
+        if dtype != "float32":
+            # the reference's mixed precision: fp32 encoder weights under half-precision autocast
+            self.network.encoder_autocast_dtype = DTYPES[dtype]
+        self.network.to(self.device)
+        self.feature_extractor = WhisperFeatureExtractor.from_pretrained(self.paths["whisper_path"])
+        self.tokenizer = self._load_tokenizer(self.paths["llm_path"])
+        self.llm = self.network.llama_model.get_base_model()  # LlamaForCausalLM with LoRA layers injected
+
+    @staticmethod
+    def _load_tokenizer(llm_path: Path):
+        # The reference uses the slow SentencePiece LlamaTokenizer, i.e. plain sentencepiece
+        # encode/decode for text without special tokens; sentencepiece itself is used so that
+        # no tokenizer conversion can change the ids.
+        import sentencepiece
+
+        model_file = llm_path / "tokenizer.model"
+        if not model_file.is_file():
+            raise InputError(model_file, "Vicuna tokenizer.model not found")
+        return sentencepiece.SentencePieceProcessor(model_file=str(model_file))
+
+    # --- AudioLanguageModel -----------------------------------------------------------------
+
+    def default_decoding(self) -> DecodingConfig:
+        # decode_config.yaml of the 2024 code; min_length=1 there counts the <s> transformers 4.28
+        # seeds, so it allows zero new tokens: min_new_tokens=0 here is the same setting.
+        return DecodingConfig(
+            num_beams=4,
+            do_sample=False,
+            max_new_tokens=200,
+            min_new_tokens=0,
+            temperature=1.0,
+            top_p=0.9,
+            top_k=0,
+            repetition_penalty=1.0,
+            length_penalty=1.0,
+            seed=0,
+        )
+
+    def sort_key(self, request: GenerationRequest) -> float:
+        return min(super().sort_key(request), MAX_AUDIO_SECONDS)
+
+    def prepare_waveform(self, request: GenerationRequest) -> np.ndarray:
+        """16 kHz float64 mono, cut to 30 s (v1 cuts before resampling; identical for 16 kHz input)."""
+        if request.audio is None:
+            raise InputError(request.audio_path or request.id, "SALMONN needs audio input")
+        wav = np.asarray(request.audio, dtype=np.float64)
+        if wav.ndim != 1:
+            raise InputError(
+                request.audio_path or request.id, f"expected a mono waveform, got shape {wav.shape}"
+            )
+        if request.sample_rate != TARGET_SR:
+            wav = resample(
+                wav[: int(MAX_AUDIO_SECONDS * request.sample_rate)], request.sample_rate, TARGET_SR
+            )
+        wav = wav[: int(MAX_AUDIO_SECONDS * TARGET_SR)]
+        if wav.size < MIN_SAMPLES:
+            raise InputError(
+                request.audio_path or request.id,
+                f"audio has {wav.size} samples at 16 kHz; SALMONN's BEATs branch needs at least {MIN_SAMPLES} (0.175 s)",
+            )
+        return wav
+
+    def encode_prompt(self, instruction: str) -> tuple[list[int], list[int]]:
+        left, right = self.network.prompt_pieces(instruction)
+        return self.tokenizer.encode(left), self.tokenizer.encode(right)
+
+    def build_inputs(self, waveforms: list[np.ndarray], instructions: list[str]):
+        """(SpeechEncoding, inputs_embeds, attention_mask) for a batch."""
+        features = self.feature_extractor(
+            [w.astype(np.float32) for w in waveforms], sampling_rate=TARGET_SR, return_tensors="pt"
+        ).input_features.to(self.device)
+        beats_inputs = [torch.from_numpy(w).to(self.device) for w in waveforms]
+        encoding = self.network.encode_speech(features, beats_inputs)
+        prompt_ids = [self.encode_prompt(text) for text in instructions]
+        inputs_embeds, attention_mask = self.network.build_inputs_embeds(
+            encoding.speech_embeds, prompt_ids, self.tokenizer.bos_id(), self.llm.dtype
+        )
+        return encoding, inputs_embeds, attention_mask
+
+    def _decode(self, token_ids: list[int]) -> tuple[str, str]:
+        """(clean text, raw text with special tokens spelled out)."""
+        pieces, raw, run = [], [], []
+        for token in token_ids:
+            if token in SPECIAL_TEXT:
+                raw.append(self.tokenizer.decode(run))
+                raw.append(SPECIAL_TEXT[token])
+                run = []
+            else:
+                run.append(token)
+                pieces.append(token)
+        raw.append(self.tokenizer.decode(run))
+        return self.tokenizer.decode(pieces), "".join(raw)
+
+    def search_settings(self, decoding: DecodingConfig) -> SearchSettings:
+        d = self.default_decoding().merged(decoding)
+        return SearchSettings(
+            max_new_tokens=d.max_new_tokens,
+            num_beams=d.num_beams,
+            length_penalty=d.length_penalty,
+            min_new_tokens=d.min_new_tokens,
+            repetition_penalty=d.repetition_penalty,
+            bos_token_id=self.tokenizer.bos_id(),
+            eos_token_id=self.tokenizer.eos_id(),
+        )
+
+    @torch.no_grad()
+    def generate_ids(self, waveforms: list[np.ndarray], instructions: list[str], decoding: DecodingConfig):
+        """Best hypothesis per item (generation.Hypothesis)."""
+        d = self.default_decoding().merged(decoding)
+        _, inputs_embeds, attention_mask = self.build_inputs(waveforms, instructions)
+        if d.do_sample:
+            return self._sample(inputs_embeds, attention_mask, d)
+        settings = self.search_settings(d)
+        if settings.num_beams == 1:
+            return greedy_search(self.llm, inputs_embeds, attention_mask, settings)
+        return [best[0] for best in beam_search(self.llm, inputs_embeds, attention_mask, settings)]
+
+    def _sample(self, inputs_embeds, attention_mask, d: DecodingConfig):
+        """v1's beam-sample mode via transformers' own sampler: stochastic, so no parity is
+        claimed and a batch does not give the one-by-one result (recorded as a deviation)."""
+        from .generation import Hypothesis
+
+        if d.seed is not None:
+            torch.manual_seed(d.seed)
+        out = self.llm.generate(
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            do_sample=True,
+            num_beams=d.num_beams,
+            max_new_tokens=d.max_new_tokens,
+            min_new_tokens=d.min_new_tokens,
+            temperature=d.temperature,
+            top_p=d.top_p,
+            top_k=d.top_k,
+            repetition_penalty=d.repetition_penalty,
+            length_penalty=d.length_penalty,
+            bos_token_id=self.tokenizer.bos_id(),
+            eos_token_id=self.tokenizer.eos_id(),
+            pad_token_id=self.tokenizer.eos_id(),
+        )
+        eos = self.tokenizer.eos_id()
+        results = []
+        for row in out.tolist():
+            ended = eos in row
+            results.append(Hypothesis(row[: row.index(eos) + 1] if ended else row, 0.0, ended))
+        return results
+
+    def generate(self, batch: list[GenerationRequest], decoding: DecodingConfig) -> list[GenerationResult]:
+        if not batch:
+            return []
+        waveforms = [self.prepare_waveform(request) for request in batch]
+        hypotheses = self.generate_ids(waveforms, [r.prompt for r in batch], decoding)
+        results = []
+        for hyp in hypotheses:
+            text, raw = self._decode(hyp.token_ids)
+            results.append(
+                GenerationResult(text, raw, hyp.token_ids, "eos" if hyp.ended_with_eos else "length")
+            )
+        return results
+
+    # --- provenance -------------------------------------------------------------------------
+
+    def _hash(self, key: str, path: Path) -> str:
+        if key not in self._sha256:
+            self._sha256[key] = sha256_file(path)
+        return self._sha256[key]
+
+    def _directory_summary(self, path: Path, hash_files: bool) -> dict[str, Any]:
+        files = sorted(p for p in path.iterdir() if p.is_file())
+        summary: dict[str, Any] = {
+            "path": str(path),
+            "files": {p.name: p.stat().st_size for p in files},
+        }
+        config = path / "config.json"
+        if config.is_file():
+            summary["config_sha256"] = self._hash(f"{path}/config.json", config)
+        if hash_files:
+            summary["sha256"] = {p.name: self._hash(str(p), p) for p in files}
+        return summary
+
+    def deviations(self, decoding: DecodingConfig | None = None) -> list[dict[str, Any]]:
+        out = []
+        if self.lora_scaling != REFERENCE_LORA_SCALING:
+            out.append(
+                {"name": "lora_scaling", "value": self.lora_scaling, "reference": REFERENCE_LORA_SCALING}
+            )
+        if self.dtype_name != REFERENCE_DTYPE:
+            out.append(
+                {"name": "dtype", "value": self.dtype_name, "reference": "float16 LLM, float32 encoders"}
+            )
+        if self.dtype_name != "float32":
+            out.append(
+                {
+                    "name": "half_precision_prompt",
+                    "value": "prompt embeddings cast to the LLM dtype",
+                    "reference": "v1 concatenates fp32 speech with fp16 token embeddings (fp32 residual at the prompt step)",
+                }
+            )
+        d = self.default_decoding().merged(decoding)
+        out.append(
+            {
+                "name": "decoding",
+                "value": "beam search (decode_config.yaml)" if not d.do_sample else "beam sampling",
+                "reference": "v1 model.py samples (do_sample=True, num_beams=4, top_p=0.9); the 2024 decode config uses beam search",
+            }
+        )
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "preset": self.preset.name if self.preset else None,
+            "implementation": "audiorepro.models.salmonn (re-implementation of bytedance/SALMONN v1 @ 6a54390)",
+            "components": {
+                "salmonn_checkpoint": {
+                    "path": str(self.paths["ckpt_path"]),
+                    "sha256": self._hash("ckpt", self.paths["ckpt_path"]),
+                    "load_report": self.load_report.to_dict(),
+                },
+                "beats": {
+                    "path": str(self.paths["beats_path"]),
+                    "sha256": self._hash("beats", self.paths["beats_path"]),
+                },
+                "whisper": self._directory_summary(self.paths["whisper_path"], self.hash_llm_files),
+                "llm": self._directory_summary(self.paths["llm_path"], self.hash_llm_files),
+            },
+            "dtype": self.dtype_name,
+            "device": str(self.device),
+            "lora_scaling": self.lora_scaling,
+            "prompt_template": "USER: <Speech><SpeechHere></Speech> {instruction}\\nASSISTANT:",
+            "default_decoding": self.default_decoding().to_dict(),
+            "deviations": self.deviations(),
+        }

@@ -1,0 +1,54 @@
+"""Report stage: reports/<suite>/index.html (self-contained) and report.md from compare.json."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import InputError
+from ..jsonl import read_json
+from ..paths import reports_dir
+from .html import write_html
+from .markdown import write_markdown
+
+
+def render_report(
+    compare_json: dict | list[dict], out_dir: Path, title: str = "audiorepro reproduction report"
+) -> Path:
+    """Write index.html and report.md for one compare.json document (or several, one section
+    each) into `out_dir`; returns the path of index.html."""
+    docs = compare_json if isinstance(compare_json, list) else [compare_json]
+    out_dir = Path(out_dir)
+    write_markdown(docs, out_dir, title)
+    return write_html(docs, out_dir, title)
+
+
+def render_suite_report(
+    suite: str, compare_path: Path | None = None, out_dir: Path | None = None, title: str | None = None
+) -> Path:
+    """Render reports/<suite>/compare.json into index.html and report.md next to it."""
+    compare_path = Path(compare_path) if compare_path else reports_dir() / suite / "compare.json"
+    if not compare_path.exists():
+        raise InputError(compare_path, f"not found; run `audiorepro compare --suite {suite}` first")
+    doc = read_json(compare_path)
+    title = title or f"audiorepro: {doc.get('title', suite)}"
+    return render_report(doc, Path(out_dir) if out_dir else compare_path.parent, title=title)
+
+
+def add_report_arguments(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "report", help="render reports/<suite>/index.html and report.md from compare.json"
+    )
+    p.add_argument("--suite", required=True)
+    p.add_argument(
+        "--compare", default=None, help="compare.json to render (default: reports/<suite>/compare.json)"
+    )
+    p.add_argument("--out", default=None, help="output folder (default: the compare.json's folder)")
+    p.add_argument("--title", default=None)
+    p.set_defaults(func=run_report)
+    return p
+
+
+def run_report(args: argparse.Namespace) -> int:
+    print(render_suite_report(args.suite, args.compare, args.out, args.title))
+    return 0

@@ -1,0 +1,308 @@
+"""Table 3 preparers on tiny hand-made data in the official layouts (sine-wave audio written in
+tmp dirs): the right items, references and meta; bad or missing audio stops with the file name."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiorepro.errors import InputError
+from audiorepro.manifests import Manifest
+from audiorepro.prepare.registry import get_preparer
+
+SR = 16000
+
+
+def _wav(path: Path, seconds: float = 0.5, sr: int = SR, freq: float = 220.0, fmt: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(str(path), 0.3 * np.sin(2 * np.pi * freq * t), sr, subtype="PCM_16", format=fmt)
+    return path
+
+
+def _manifest(root: Path, name: str = "toy", **kw) -> Manifest:
+    return Manifest.model_validate(
+        {
+            "name": name,
+            "kind": "dataset",
+            "description": "toy",
+            "licence": "CC0",
+            "access": "manual",
+            "source": {"type": "manual"},
+            "local_root": str(root),
+            **kw,
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIOREPRO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("AUDIOREPRO_DATA", str(tmp_path))
+
+
+def _librispeech(root: Path) -> Path:
+    chapter = root / "LibriSpeech" / "test-clean" / "1089" / "134686"
+    _wav(chapter / "1089-134686-0000.flac", 0.6, fmt="FLAC")
+    _wav(chapter / "1089-134686-0001.flac", 0.4, freq=330, fmt="FLAC")
+    (chapter / "1089-134686.trans.txt").write_text(
+        "1089-134686-0000 HE HOPED THERE WOULD BE STEW FOR DINNER\n1089-134686-0001 STUFF IT INTO YOU\n"
+    )
+    return root
+
+
+def test_librispeech(tmp_path):
+    root = _librispeech(tmp_path / "ls")
+    items = list(get_preparer("librispeech")(_manifest(root), subset="test-clean"))
+    assert [i["id"] for i in items] == ["1089-134686-0000", "1089-134686-0001"]
+    assert items[0]["references"] == ["HE HOPED THERE WOULD BE STEW FOR DINNER"]
+    assert items[1]["meta"] == {
+        "subset": "test-clean",
+        "speaker": "1089",
+        "chapter": "134686",
+        "transcript": "STUFF IT INTO YOU",
+    }
+    assert items[0]["audio"] == "ls/LibriSpeech/test-clean/1089/134686/1089-134686-0000.flac"
+
+
+def test_librispeech_bad_audio_is_named_before_any_item(tmp_path):
+    root = _librispeech(tmp_path / "ls")
+    bad = root / "LibriSpeech/test-clean/1089/134686/1089-134686-0001.flac"
+    bad.write_bytes(b"not audio")
+    gen = get_preparer("librispeech")(_manifest(root), subset="test-clean")
+    with pytest.raises(InputError, match="1089-134686-0001.flac"):
+        next(gen)  # validation happens up front, before the first item
+    _wav(bad, 0.5, sr=8000, fmt="FLAC")
+    with pytest.raises(InputError, match="sample rate 8000"):
+        list(get_preparer("librispeech")(_manifest(root), subset="test-clean"))
+
+
+def test_gigaspeech_segments_of_long_audio(tmp_path):
+    root = tmp_path / "gs"
+    _wav(root / "audio/podcast/P0001/POD0000000001.wav", 3.0)
+    meta = {
+        "audios": [
+            {
+                "aid": "POD0000000001",
+                "path": "audio/podcast/P0001/POD0000000001.opus",
+                "source": "podcast",
+                "subsets": ["{TEST}"],
+                "segments": [
+                    {
+                        "sid": "POD0000000001_S0000000",
+                        "begin_time": 0.5,
+                        "end_time": 1.25,
+                        "text_tn": "AS THEY'RE LEAVING <COMMA>",
+                        "subsets": ["{TEST}"],
+                    },
+                    {
+                        "sid": "POD0000000001_S0000001",
+                        "begin_time": 1.5,
+                        "end_time": 2.9,
+                        "text_tn": "CAN KASH CALL",
+                        "subsets": ["{DEV}"],
+                    },
+                ],
+            }
+        ]
+    }
+    (root / "GigaSpeech.json").write_text(json.dumps(meta))
+    [item] = list(get_preparer("gigaspeech")(_manifest(root)))
+    assert item["id"] == "POD0000000001_S0000000"
+    assert (item["audio_offset"], item["audio_duration"]) == (0.5, 0.75)
+    assert item["references"] == ["AS THEY'RE LEAVING <COMMA>"]
+    assert item["audio"].endswith("POD0000000001.wav")  # converted copy with the same stem
+    meta["audios"][0]["segments"][0]["end_time"] = 9.0  # beyond the 3 s recording
+    (root / "GigaSpeech.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="segment ends at 9.00"):
+        list(get_preparer("gigaspeech")(_manifest(root)))
+
+
+def test_covost2_keeps_test_split_and_joins_common_voice_sentences(tmp_path):
+    cv = tmp_path / "cv"
+    _wav(cv / "clips" / "common_voice_en_1.wav", 0.5)
+    _wav(cv / "clips" / "common_voice_en_2.wav", 0.5)
+    (cv / "validated.tsv").write_text(
+        "client_id\tpath\tsentence\tup_votes\n"
+        'c1\tcommon_voice_en_1.wav\tHe said "hi".\t2\n'
+        "c2\tcommon_voice_en_2.wav\tGood morning.\t2\n"
+    )
+    root = tmp_path / "covost"
+    root.mkdir()
+    (root / "covost_v2.en_de.tsv").write_text(
+        "path\ttranslation\tsplit\n"
+        'common_voice_en_1.wav\tEr sagte "hallo".\ttest\n'
+        "common_voice_en_2.wav\tGuten Morgen.\ttrain\n"
+    )
+    prep = get_preparer("covost2")
+    items = list(prep(_manifest(root), table="covost_v2.en_de.tsv", common_voice_dir=str(cv)))
+    assert [(i["id"], i["references"], i["meta"]) for i in items] == [
+        ("common_voice_en_1", ['Er sagte "hallo".'], {"transcript": 'He said "hi".', "client_id": "c1"})
+    ]
+    (cv / "validated.tsv").write_text("client_id\tpath\tsentence\n")
+    with pytest.raises(InputError, match="validated.tsv.*1 CoVoST clips not in Common Voice"):
+        list(prep(_manifest(root), table="covost_v2.en_de.tsv", common_voice_dir=str(cv)))
+
+
+def test_audiocaps_five_captions_and_missing_clips(tmp_path):
+    root = tmp_path / "ac"
+    rows = ["audiocap_id,youtube_id,start_time,caption"]
+    rows += [f"{i},abc,30,caption {i}" for i in range(5)] + [f"{i},gone,0,lost {i}" for i in range(5, 10)]
+    root.mkdir()
+    (root / "test.csv").write_text("\n".join(rows) + "\n")
+    _wav(root / "audio" / "abc_30.wav", 1.0)
+    [item] = list(get_preparer("audiocaps")(_manifest(root)))
+    assert item["id"] == "abc_30" and item["references"] == [f"caption {i}" for i in range(5)]
+    assert item["meta"]["clips_available"] == "1/2 clips"
+    with pytest.raises(InputError, match="1 of 2 clips missing"):
+        list(get_preparer("audiocaps")(_manifest(root), skip_missing=False))
+
+
+def test_iemocap_four_classes_with_excited_as_happy(tmp_path):
+    root = tmp_path / "iemocap"
+    session = root / "IEMOCAP_full_release" / "Session5"
+    ev = session / "dialog" / "EmoEvaluation"
+    ev.mkdir(parents=True)
+    (ev / "Ses05F_impro01.txt").write_text(
+        "% header line\n\n"
+        "[6.2901 - 8.2357]\tSes05F_impro01_F000\tneu\t[2.5000, 2.5000, 2.5000]\n"
+        "C-E1:\tNeutral;\t()\n"
+        "[10.0 - 11.5]\tSes05F_impro01_M001\texc\t[3.5, 3.0, 3.0]\n"
+        "[12.0 - 13.0]\tSes05F_impro01_F002\tfru\t[2.0, 3.5, 3.5]\n"
+    )
+    for utt in ("Ses05F_impro01_F000", "Ses05F_impro01_M001", "Ses05F_impro01_F002"):
+        _wav(session / "sentences" / "wav" / "Ses05F_impro01" / f"{utt}.wav", 0.5)
+    items = list(get_preparer("iemocap")(_manifest(root)))
+    assert [(i["id"], i["references"], i["meta"]["speaker_gender"]) for i in items] == [
+        ("Ses05F_impro01_F000", ["neutral"], "F"),
+        ("Ses05F_impro01_M001", ["happy"], "M"),
+    ]
+
+
+def test_musiccaps_eval_split(tmp_path):
+    root = tmp_path / "mc"
+    root.mkdir()
+    (root / "musiccaps-public.csv").write_text(
+        "ytid,start_s,end_s,audioset_positive_labels,aspect_list,caption,author_id,is_balanced_subset,is_audioset_eval\n"
+        "-0Gj8-vB1q4,30,40,x,\"['low quality', 'sustained strings']\",\"A low quality, string recording.\",4,False,True\n"
+        "-0SdAVK79lg,30,40,x,[],Train caption.,0,False,False\n"
+    )
+    _wav(root / "audio" / "-0Gj8-vB1q4.wav", 1.0)
+    _wav(root / "audio" / "-0SdAVK79lg.wav", 1.0)
+    [item] = list(get_preparer("musiccaps")(_manifest(root)))
+    assert item["id"] == "-0Gj8-vB1q4" and item["references"] == ["A low quality, string recording."]
+    assert item["meta"]["clips_available"] == "1/1 clips"
+
+
+def test_librimix_items_have_both_transcripts(tmp_path):
+    ls = _librispeech(tmp_path / "ls")
+    root = tmp_path / "lm"
+    root.mkdir()
+    (root / "libri2mix_test-clean.csv").write_text(
+        "mixture_ID,source_1_path,source_1_gain,source_2_path,source_2_gain,noise_path,noise_gain\n"
+        "1089-134686-0000_1089-134686-0001,test-clean/1089/134686/1089-134686-0000.flac,0.9,"
+        "test-clean/1089/134686/1089-134686-0001.flac,1.1,n.wav,0.5\n"
+    )
+    [item] = list(
+        get_preparer("librimix")(
+            _manifest(root), librispeech_root=str(ls / "LibriSpeech"), out_dir=str(tmp_path / "mix")
+        )
+    )
+    assert item["references"] == ["HE HOPED THERE WOULD BE STEW FOR DINNER", "STUFF IT INTO YOU"]
+    assert sf.info(
+        str(tmp_path / "mix/mix_clean/1089-134686-0000_1089-134686-0001.wav")
+    ).duration == pytest.approx(0.6)
+
+
+def test_voxceleb_pairs_are_seeded_and_labelled(tmp_path):
+    root = tmp_path / "vox"
+    for spk, n in (("id10270", 3), ("id10271", 3)):
+        for k in range(n):
+            _wav(root / "wav" / spk / "vidA" / f"{k:05d}.wav", 0.3, freq=200 + 50 * k)
+    prep = get_preparer("voxceleb1")
+    items = list(prep(_manifest(root), seed=0, out_dir=str(tmp_path / "pairs0")))
+    again = list(prep(_manifest(root), seed=0, out_dir=str(tmp_path / "pairs1")))
+    assert [i["meta"] for i in items] == [i["meta"] for i in again]
+    assert len(items) == 6
+    for item in items:
+        same = item["meta"]["utterance_1"].split("/")[0] == item["meta"]["utterance_2"].split("/")[0]
+        assert item["references"] == ["yes" if same else "no"]
+        assert item["meta"]["utterance_1"] != item["meta"]["utterance_2"]
+    joined = tmp_path / "pairs0" / f"{items[0]['id']}.wav"
+    assert sf.info(str(joined)).frames == 2 * int(0.3 * SR) + 1600  # two clips + 0.1 s of silence
+    (root / "veri_test2.txt").write_text(
+        "1 id10270/vidA/00000.wav id10270/vidA/00001.wav\n0 id10270/vidA/00000.wav id10271/vidA/00002.wav\n"
+    )
+    official = list(prep(_manifest(root), pairing="official_trials", out_dir=str(tmp_path / "trials")))
+    assert [i["references"] for i in official] == [["yes"], ["no"]]
+
+
+def test_slurp_one_item_per_slot_type(tmp_path):
+    root = tmp_path / "slurp"
+    root.mkdir()
+    rec = {
+        "slurp_id": 13804,
+        "sentence": "wake me up at five am this week",
+        "sentence_annotation": "wake me up at [time : five am] [date : this week]",
+        "intent": "alarm_set",
+        "recordings": [{"file": "audio-1.flac"}, {"file": "audio-1-headset.flac"}],
+    }
+    (root / "test.jsonl").write_text(json.dumps(rec) + "\n")
+    _wav(root / "slurp_real" / "audio-1.flac", 0.5, fmt="FLAC")
+    _wav(root / "slurp_real" / "audio-1-headset.flac", 0.5, fmt="FLAC")
+    items = list(get_preparer("slurp")(_manifest(root)))
+    assert [(i["id"], i["references"], i["meta"]["slot"]) for i in items] == [
+        ("13804-time", ["five am"], "time"),
+        ("13804-date", ["this week"], "date"),
+    ]
+    assert items[0]["meta"]["question_text"] == "wake me up at five am this week"
+    assert items[0]["meta"]["recording"] == "audio-1.flac"
+    headset = list(get_preparer("slurp")(_manifest(root), recording="headset"))
+    assert headset[0]["meta"]["recording"] == "audio-1-headset.flac"
+
+
+@pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="espeak-ng not installed (make setup installs it)"
+)
+def test_wikiqa_tts_with_offline_engine(tmp_path):
+    root = tmp_path / "wikiqa"
+    corpus = root / "WikiQACorpus"
+    corpus.mkdir(parents=True)
+    (corpus / "WikiQA-test.tsv").write_text(
+        "QuestionID\tQuestion\tDocumentID\tDocumentTitle\tSentenceID\tSentence\tLabel\n"
+        "Q0\twhat is a cat\tD0\tCat\tD0-0\tThe cat is a small mammal.\t1\n"
+        "Q0\twhat is a cat\tD0\tCat\tD0-1\tCats purr.\t0\n"
+        "Q1\twho is nobody\tD1\tX\tD1-0\tUnrelated.\t0\n"
+    )
+    prep = get_preparer("wikiqa_tts")
+    [item] = list(prep(_manifest(root), engine="espeak-ng", out_dir=str(tmp_path / "tts")))
+    assert item["id"] == "Q0" and item["references"] == ["The cat is a small mammal."]
+    assert item["meta"]["question_text"] == "what is a cat"
+    assert item["meta"]["tts_engine"] == "espeak-ng" and item["meta"]["tts_version"].startswith("eSpeak NG")
+    assert sf.info(str(tmp_path / "tts" / "Q0.wav")).samplerate == 16000
+    both = list(
+        prep(_manifest(root), engine="espeak-ng", only_answerable=False, out_dir=str(tmp_path / "tts"))
+    )
+    assert [i["id"] for i in both] == ["Q0", "Q1"] and both[1]["references"] == []
+
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="flite not installed (make setup installs it)")
+def test_inspec_tts_keywords_from_zip_layout(tmp_path):
+    root = tmp_path / "inspec"
+    archive = tmp_path / "Inspec.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Inspec/docsutf8/1.txt", "Compression of images.\n\tWe study wavelets.")
+        zf.writestr("Inspec/keys/1.key", "image compression\nwavelets\n")
+    from audiorepro.fetch import extract_archive
+
+    extract_archive(archive, root)
+    [item] = list(get_preparer("inspec_tts")(_manifest(root), engine="flite", out_dir=str(tmp_path / "tts")))
+    assert item["id"] == "inspec-1" and item["references"] == ["image compression", "wavelets"]
+    assert item["meta"]["text"] == "Compression of images. We study wavelets."
+    assert item["meta"]["tts_engine"] == "flite" and item["meta"]["tts_voice"] == "rms"
