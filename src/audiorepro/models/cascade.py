@@ -242,8 +242,11 @@ class CascadeModel(AudioLanguageModel):
                 [waves[i] for i in short], sampling_rate=WHISPER_SAMPLE_RATE, return_tensors="pt"
             ).input_features
             with torch.inference_mode():
+                # Every row is padded to 30 s, so every frame is valid; passing the all-ones mask
+                # only silences transformers' "attention mask is not set" warning.
+                mask = torch.ones(features.shape[0], features.shape[-1], dtype=torch.long, device=self.device)
                 ids = model.generate(
-                    features.to(self.device, self._torch_dtype()), num_beams=1, do_sample=False
+                    features.to(self.device, self._torch_dtype()), attention_mask=mask, num_beams=1, do_sample=False
                 )
             for i, row in zip(short, ids, strict=True):
                 out[i] = self._decode_whisper(row.tolist())
