@@ -170,7 +170,7 @@ def test_every_task_dataset_has_a_manifest(tasks):
 @pytest.mark.skipif(shutil.which("make") is None, reason="GNU make not installed")
 def test_make_dry_run_has_one_target_per_task():
     out = subprocess.run(
-        ["make", "-n", "-f", str(REPO / "make" / "table3.mk"), "reproduce-table3", "MODEL=cascade"],
+        ["make", "-n", "--no-print-directory", "-f", str(REPO / "make" / "table3.mk"), "reproduce-table3", "MODEL=cascade"],
         capture_output=True,
         text=True,
         check=True,
@@ -183,7 +183,7 @@ def test_make_dry_run_has_one_target_per_task():
     assert len(lines) == len(TABLE3) + 2
     assert lines[-2].endswith("compare --suite table3") and lines[-1].endswith("report --suite table3")
     one = subprocess.run(
-        ["make", "-n", "-f", str(REPO / "make" / "table3.mk"), "fetch-librispeech-test-clean"],
+        ["make", "-n", "--no-print-directory", "-f", str(REPO / "make" / "table3.mk"), "fetch-librispeech-test-clean"],
         capture_output=True,
         text=True,
         check=True,
