@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import InputError
 from .paths import expected_dir
+from .yaml_schema import load_yaml_mapping, validate
 
 # Which expected table the compare stage uses for each suite (table5 is recorded, not compared).
 SUITE_TABLES: dict[str, str] = {"table3": "table3", "sakura": "sakura", "demo": "demo"}
@@ -223,33 +223,9 @@ class ResultsSet(_Strict):
     deviations: list[Deviation] = Field(default_factory=list)
 
 
-def _load_yaml(path: Path) -> dict:
-    if not path.exists():
-        raise InputError(path, "file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise InputError(path, f"invalid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise InputError(path, "the file must hold a mapping")
-    return data
-
-
-def _validate(model: type[BaseModel], data: dict, path: Path) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "<root>"
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"field '{field}': {msg}")
-        raise InputError(path, "; ".join(problems)) from e
-
-
 def load_expected_file(path: str | Path) -> ExpectedTable:
     path = Path(path)
-    table = _validate(ExpectedTable, _load_yaml(path), path)
+    table = validate(ExpectedTable, load_yaml_mapping(path), path)
     if table.table != path.stem:
         raise InputError(path, f"field 'table': {table.table!r} must equal the file name {path.stem!r}")
     return table
@@ -263,7 +239,7 @@ def load_expected(table: str) -> ExpectedTable:
 def load_results_set(path: str | Path) -> ResultsSet:
     """A results set such as expected/prior_reproduction/sakura.yaml."""
     path = Path(path)
-    return _validate(ResultsSet, _load_yaml(path), path)
+    return validate(ResultsSet, load_yaml_mapping(path), path)
 
 
 def table_for_suite(suite: str) -> str:

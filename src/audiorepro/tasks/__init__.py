@@ -6,32 +6,15 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
 from ..errors import InputError
+from ..yaml_schema import load_yaml_model
 from .schema import TaskSpec
 
 TASKS_DIR = Path(__file__).parent
 
 
 def load_task_file(path: str | Path) -> TaskSpec:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise InputError(path, f"invalid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise InputError(path, "a task file must hold a mapping")
-    try:
-        return TaskSpec.model_validate(data)
-    except ValidationError as e:
-        problems = []
-        for err in e.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "<root>"
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"field '{field}': {msg}")
-        raise InputError(path, "; ".join(problems)) from e
+    return load_yaml_model(path, TaskSpec)
 
 
 @lru_cache(maxsize=1)
