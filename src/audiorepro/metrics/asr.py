@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .base import MetricResult, per_item, ratio_bootstrap_ci
+from .base import MetricResult, error_rate_result, per_item
 from .text import jiwer_version, make_normalizer, normalize_all, whisper_version, word_error_counts
 
 # Below this many utterances a process pool saves less than a second.
@@ -68,23 +68,11 @@ def wer(
             ]
         ),
     }
-    if total_words == 0:
-        return MetricResult.not_computable(
-            "wer", n, "the references contain no words after normalisation", higher_is_better=False,
-            unit="%WER", **details,
-        )  # fmt: skip
-    return MetricResult(
-        name="wer",
-        value=100.0 * errors / total_words,
-        ci=ratio_bootstrap_ci(
-            counts["errors"], counts["ref_words"], scale=100.0, n_resamples=n_resamples, seed=seed
-        ),
-        n=n,
-        n_scored=n,
-        details=details,
-        higher_is_better=False,
-        unit="%WER",
-    )
+    return error_rate_result(
+        "wer", counts["errors"], counts["ref_words"], n, unit="%WER",
+        empty_reason="the references contain no words after normalisation",
+        details=details, n_resamples=n_resamples, seed=seed,
+    )  # fmt: skip
 
 
 def _align(hypotheses: list[str], references: list[str], normalize) -> tuple[list[str], list[str], dict]:

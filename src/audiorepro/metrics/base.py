@@ -128,6 +128,35 @@ def proportion_result(
     )
 
 
+def error_rate_result(
+    name: str,
+    errors: np.ndarray,
+    reference_tokens: np.ndarray,
+    n: int,
+    *,
+    unit: str,
+    empty_reason: str,
+    details: dict,
+    n_resamples: int,
+    seed: int,
+) -> MetricResult:
+    """A corpus error rate in percent (WER, PER): pooled errors over pooled reference tokens, with
+    a bootstrap CI over items; "not computable" when the references hold no tokens at all."""
+    total = int(np.sum(reference_tokens))
+    if total == 0:
+        return MetricResult.not_computable(name, n, empty_reason, higher_is_better=False, unit=unit, **details)
+    return MetricResult(
+        name=name,
+        value=100.0 * int(np.sum(errors)) / total,
+        ci=ratio_bootstrap_ci(errors, reference_tokens, scale=100.0, n_resamples=n_resamples, seed=seed),
+        n=n,
+        n_scored=n,
+        details=details,
+        higher_is_better=False,
+        unit=unit,
+    )
+
+
 def ratio_bootstrap_ci(
     numerator: np.ndarray,
     denominator: np.ndarray,

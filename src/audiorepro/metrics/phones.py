@@ -18,7 +18,7 @@ from functools import cache
 
 from ..jsonl import atomic_write_text
 from ..paths import cache_dir
-from .base import MetricResult, per_item, ratio_bootstrap_ci
+from .base import MetricResult, error_rate_result, per_item
 from .text import jiwer_version, word_error_counts
 
 _WORD = re.compile(r"[a-z']+")
@@ -142,19 +142,7 @@ def per(
         "scorer": f"jiwer {jiwer_version()} over phone tokens",
         **per_item([{"errors": int(e), "reference_phones": int(w)} for e, w in zip(counts["errors"], counts["ref_words"], strict=True)]),
     }  # fmt: skip
-    if total == 0:
-        return MetricResult.not_computable(
-            "per", n, "the references contain no phones", higher_is_better=False, unit="%PER", **details
-        )
-    return MetricResult(
-        name="per",
-        value=100.0 * errors / total,
-        ci=ratio_bootstrap_ci(
-            counts["errors"], counts["ref_words"], scale=100.0, n_resamples=n_resamples, seed=seed
-        ),
-        n=n,
-        n_scored=n,
-        details=details,
-        higher_is_better=False,
-        unit="%PER",
-    )
+    return error_rate_result(
+        "per", counts["errors"], counts["ref_words"], n, unit="%PER",
+        empty_reason="the references contain no phones", details=details, n_resamples=n_resamples, seed=seed,
+    )  # fmt: skip
