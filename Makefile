@@ -60,3 +60,6 @@ docker-build: ## build the CUDA image (needs a Docker engine)
 	docker build -t audiorepro:latest .
 
 include $(wildcard make/*.mk)
+
+# Every target that runs audiorepro needs the environment first (a no-op once it exists).
+compare-prior reproduce-table3 $(TABLE3_TARGETS) sakura sakura-fixture sakura-text sakura-judge: | $(STAMP)

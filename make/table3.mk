@@ -28,5 +28,5 @@ reproduce-table3: $(TABLE3_TARGETS)
 $(TABLE3_TARGETS): table3-%:
 	$(AUDIOREPRO) run --suite table3 --tasks $* --models $(MODEL) $(TABLE3_RUN_FLAGS)
 
-fetch-%:
+fetch-%: | $(STAMP)
 	$(AUDIOREPRO) fetch $*

@@ -161,7 +161,7 @@ def cmd_run(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .compare import add_compare_arguments, add_compare_prior_arguments, compare_prior, run_compare
+    from .compare import add_compare_arguments, add_compare_prior_arguments, run_compare, run_compare_prior
     from .fetch import add_fetch_arguments, run_fetch
     from .infer import add_infer_arguments, run_infer
     from .judge.stage import add_judge_arguments, add_judge_options, run_judge
@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_arguments(sub)
     sub.choices["compare"].set_defaults(func=run_compare)
     add_compare_prior_arguments(sub)
-    sub.choices["compare-prior"].set_defaults(func=lambda args: compare_prior())
+    sub.choices["compare-prior"].set_defaults(func=run_compare_prior)
     add_report_arguments(sub)
     sub.choices["report"].set_defaults(func=run_report)
 
