@@ -92,7 +92,7 @@ def run_suite(opts: RunOptions) -> dict:
 
     judge = _build_judge(opts) if any(t.judge for t in ready) else None
     score_paths: list[Path] = []
-    for model_name in opts.models:
+    for model_name in opts.models if ready else []:  # nothing to predict: do not load a model
         run = run_name(model_name, opts.model_args)
         model = _build_model(model_name, opts.model_args)
         for task in ready:
