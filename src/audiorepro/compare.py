@@ -281,6 +281,8 @@ def rerun_command(suite: str, tasks: list[str], model: str, options: dict[str, A
     base, run_options = parse_run_name(model)
     run_options = {**run_options, **(options or {})}
     args = "".join(f" --model-arg {k}={v}" for k, v in sorted(run_options.items()))
+    if "+paths-" in model:
+        args += " --model-arg <component>_path=... (the paths are in predict_meta.json)"
     return f"audiorepro run --suite {suite} --tasks {','.join(tasks)} --models {base}{args}"
 
 
@@ -290,6 +292,8 @@ def parse_run_name(run: str) -> tuple[str, dict[str, Any]]:
     base, *parts = run.split("+")
     options: dict[str, Any] = {}
     for part in parts:
+        if "=" not in part:  # e.g. "paths-1a2b3c4d": a digest of component paths, not an option
+            continue
         key, _, value = part.partition("=")
         try:
             options[key] = yaml.safe_load(value)

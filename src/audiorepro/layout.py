@@ -49,10 +49,17 @@ def report_dir(suite: str) -> Path:
 
 
 def run_name(model: str, model_args: dict | None = None) -> str:
-    """Folder name of one model configuration: the model name, plus its non-default options
-    (`salmonn-13b-v1+lora_scaling=2.0`), so runs with different options never mix."""
+    """Folder name of one model configuration: the model name plus its non-default options
+    (`salmonn-13b-v1+lora_scaling=2.0`), so runs with different options never mix. Component paths
+    are summarised by a short hash (`+paths-1a2b3c4d`): the full paths are in predict_meta.json."""
     if not model_args:
         return model
-    parts = [f"{k}={v}" for k, v in sorted(model_args.items()) if k not in {"device", "batch_size"}]
+    import hashlib
+
+    paths = {k: str(v) for k, v in model_args.items() if k.endswith("_path") or k.endswith("_dir")}
+    parts = [f"{k}={v}" for k, v in sorted(model_args.items()) if k not in {"device", "batch_size"} and k not in paths]
+    if paths:
+        digest = hashlib.sha256(repr(sorted(paths.items())).encode()).hexdigest()[:8]
+        parts.append(f"paths-{digest}")
     name = "+".join([model, *parts]) if parts else model
     return re.sub(r"[^A-Za-z0-9._=+-]", "_", name)
