@@ -86,3 +86,11 @@ def test_model_plugins_from_environment(monkeypatch):
     monkeypatch.setenv("AUDIOREPRO_MODEL_PLUGINS", "")
     with pytest.raises(AudioreproError, match="unknown model 'nope'"):
         build_model("nope")
+
+
+def test_run_name_summarises_component_paths_by_hash():
+    a = run_name("salmonn", {"ckpt_path": "/ckpts/a.pth", "dtype": "float32"})
+    b = run_name("salmonn", {"ckpt_path": "/ckpts/b.pth", "dtype": "float32"})
+    assert a.startswith("salmonn+dtype=float32+paths-") and len(a.rsplit("-", 1)[1]) == 8
+    assert a != b  # different checkpoints never share a run folder
+    assert "/" not in a
