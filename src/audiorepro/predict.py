@@ -142,6 +142,7 @@ def run_predict(
             "task_version": task.version,
             "model": model_desc,
             "decoding": decoding.to_dict(),
+            "decoding_overrides": {k: v for k, v in (decoding_overrides or {}).items() if v is not None},
             "prompts_sha256": prompts_sha,
             "examples_sha256": sha256_file(examples_file),
             "fingerprint": fingerprint,

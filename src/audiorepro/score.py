@@ -99,6 +99,9 @@ def score_run(
     predict_meta = read_json(meta_path) if meta_path.exists() else {}
     model_desc = predict_meta.get("model", {})
     deviations += list(model_desc.get("deviations", []))
+    deviations += [d.model_dump() for d in task.deviations]
+    for key, value in (predict_meta.get("decoding_overrides") or {}).items():
+        deviations.append({"name": f"decoding.{key}", "value": str(value), "reference": "the task's decoding (command-line override)"})
     finish = {}
     for e in examples:
         reason = preds[e.id].finish_reason

@@ -31,6 +31,14 @@ class ExpectedCell(_Strict):
     metric: str | None = Field(default=None, description="which metric of this task fills the cell (default: main)")
 
 
+class Deviation(_Strict):
+    """A known departure from the paper's protocol that this task makes on purpose."""
+
+    name: str
+    value: str
+    reference: str
+
+
 class TaskSpec(_Strict):
     name: str
     suite: str
@@ -48,6 +56,9 @@ class TaskSpec(_Strict):
     metric: MetricSpec
     extra_metrics: list[MetricSpec] = Field(default_factory=list)
     expected: list[ExpectedCell] = Field(default_factory=list)
+    deviations: list[Deviation] = Field(
+        default_factory=list, description="departures from the paper's protocol, copied into every score's provenance"
+    )
     notes: str = ""
 
     @field_validator("decoding")
