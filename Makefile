@@ -12,7 +12,7 @@ STAMP := $(VENV)/.setup-done
 
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup test test-all test-slow lint demo compare clean lock docker-build docker-lint bench
+.PHONY: help setup test test-slow lint demo compare clean distclean lock docker-build docker-lint bench
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
@@ -52,6 +52,10 @@ lock: ## re-resolve requirements/lock.txt (needs uv; hashes for every pinned fil
 	uv pip compile requirements/base.in requirements/dev.in --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --generate-hashes --find-links /opt/wheels \
 	  --override requirements/overrides.txt --no-emit-package torch -o requirements/lock.txt
+
+bench: setup ## GPU only: SALMONN samples/s at batch 1 vs batched, random full-size weights (SIZE=13b|7b)
+	SALMONN_BENCH_SIZE=$(or $(SIZE),13b) SALMONN_BENCH_OUT=reports/salmonn_bench_$(or $(SIZE),13b).json \
+	  $(PYTEST) -q -s --run-gpu tests/gpu/test_salmonn_gpu.py -k throughput
 
 docker-lint: setup ## lint the Dockerfile (no Docker engine needed)
 	$(VENV)/bin/hadolint Dockerfile

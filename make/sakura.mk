@@ -19,13 +19,13 @@ SAKURA_RUN_FLAGS ?=
 
 .PHONY: sakura sakura-fixture sakura-text sakura-judge
 
-sakura:
+sakura: ## the SAKURA table for MODELS= with JUDGE="--judge api|local|matcher" or JUDGE="--verdicts FILE"
 	$(AUDIOREPRO) run --suite sakura --models "$(MODELS)" $(if $(SUBSET),--subset $(SUBSET)) $(JUDGE) $(SAKURA_RUN_FLAGS)
 
-sakura-fixture:
+sakura-fixture: ## the same on the bundled 24-clip fixture subset (offline)
 	$(MAKE) sakura SUBSET=fixture
 
-sakura-text:
+sakura-text: ## the caption (text-only) control suite
 	$(AUDIOREPRO) run --suite sakura-text --models "$(MODELS)" $(if $(SUBSET),--subset $(SUBSET)) $(JUDGE) $(SAKURA_RUN_FLAGS)
 
 sakura-judge:

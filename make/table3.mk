@@ -21,7 +21,7 @@ TABLE3_TARGETS := $(addprefix table3-,$(TABLE3_TASKS))
 # The per-task runs skip the report (a target-specific variable, inherited by the prerequisites);
 # the suite's compare and report are written once at the end.
 reproduce-table3: TABLE3_RUN_FLAGS += --no-report
-reproduce-table3: $(TABLE3_TARGETS)
+reproduce-table3: $(TABLE3_TARGETS) ## every SALMONN Table 3 cell with MODEL= (default salmonn-13b-v1), then compare + report
 	$(AUDIOREPRO) compare --suite table3
 	$(AUDIOREPRO) report --suite table3
 

@@ -8,8 +8,6 @@ from pathlib import Path
 from ..errors import InputError
 from ..jsonl import read_json
 from ..paths import reports_dir
-from .html import write_html
-from .markdown import write_markdown
 
 
 def render_report(
@@ -17,6 +15,10 @@ def render_report(
 ) -> Path:
     """Write index.html and report.md for one compare.json document (or several, one section
     each) into `out_dir`; returns the path of index.html."""
+    # imported here: matplotlib costs about 2 s, which every other CLI command should not pay
+    from .html import write_html
+    from .markdown import write_markdown
+
     docs = compare_json if isinstance(compare_json, list) else [compare_json]
     out_dir = Path(out_dir)
     write_markdown(docs, out_dir, title)
