@@ -65,3 +65,18 @@ def audio_info(path: str | Path) -> tuple[int, int, float]:
     except Exception as e:
         raise InputError(path, f"cannot decode audio ({e})") from e
     return info.samplerate, info.channels, info.frames / info.samplerate
+
+
+def write_wav_atomic(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
+    """Write 16-bit PCM WAV via a temporary file and a rename, so a killed preparer never leaves a
+    truncated clip that a later run would take for a finished one."""
+    import os
+
+    import soundfile as sf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    sf.write(str(tmp), samples, sample_rate, subtype="PCM_16", format="WAV")
+    os.replace(tmp, path)
+    return path

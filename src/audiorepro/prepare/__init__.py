@@ -31,7 +31,9 @@ def build_examples(task: TaskSpec, items, *, source: str) -> list[Example]:
         try:
             prompt = task.prompt.format(**meta)
         except KeyError as e:
-            raise InputError(source, f"task {task.name}: prompt placeholder {e} missing in item {item['id']!r}") from e
+            raise InputError(
+                source, f"task {task.name}: prompt placeholder {e} missing in item {item['id']!r}"
+            ) from e
         examples.append(
             Example(
                 id=item["id"],
@@ -45,7 +47,9 @@ def build_examples(task: TaskSpec, items, *, source: str) -> list[Example]:
             )
         )
     if not examples:
-        raise AudioreproError(f"task {task.name}: dataset {task.dataset!r} gave no items matching {task.where}")
+        raise AudioreproError(
+            f"task {task.name}: dataset {task.dataset!r} gave no items matching {task.where}"
+        )
     return examples
 
 

@@ -10,14 +10,14 @@ The gains were drawn once by the LibriMix authors, so the same metadata gives th
 
 from __future__ import annotations
 
-import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..audio import write_wav_atomic
 from ..errors import InputError
+from .common import read_table
 
 LIBRISPEECH_RATE = 16_000
 _REQUIRED = ("mixture_ID", "source_1_path", "source_1_gain", "source_2_path", "source_2_gain")
@@ -32,20 +32,13 @@ class MixtureRow:
 
 def read_metadata(csv_path: str | Path) -> list[MixtureRow]:
     csv_path = Path(csv_path)
-    if not csv_path.is_file():
-        raise InputError(csv_path, "LibriMix metadata CSV not found")
-    with csv_path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in _REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(csv_path, f"missing column(s) {missing}; is this a Libri2Mix metadata file?")
-        rows = []
-        for lineno, row in enumerate(reader, start=2):
-            try:
-                gains = (float(row["source_1_gain"]), float(row["source_2_gain"]))
-            except ValueError as e:
-                raise InputError(csv_path, f"line {lineno}: gain is not a number ({e})") from e
-            rows.append(MixtureRow(row["mixture_ID"], (row["source_1_path"], row["source_2_path"]), gains))
+    rows = []
+    for lineno, row in enumerate(read_table(csv_path, required=_REQUIRED), start=2):
+        try:
+            gains = (float(row["source_1_gain"]), float(row["source_2_gain"]))
+        except ValueError as e:
+            raise InputError(csv_path, f"line {lineno}: gain is not a number ({e})") from e
+        rows.append(MixtureRow(row["mixture_ID"], (row["source_1_path"], row["source_2_path"]), gains))
     return rows
 
 
@@ -95,11 +88,7 @@ def generate_mixture(
             raise InputError(path, f"sample rate {sr}, expected {LIBRISPEECH_RATE} (LibriSpeech)")
         sources.append(data)
     mixture = mix_sources(sources, row.gains, sample_rate=sample_rate, mode=mode)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    sf.write(str(tmp), mixture, sample_rate, subtype="PCM_16", format="WAV")
-    os.replace(tmp, out_path)
-    return out_path
+    return write_wav_atomic(out_path, mixture, sample_rate)
 
 
 def generate_all(

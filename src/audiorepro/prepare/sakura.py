@@ -11,7 +11,6 @@ carries the attribute caption that replaces it (templates of the first author's 
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from ..audio import audio_info
 from ..errors import InputError
 from ..manifests import Manifest, load_manifest
 from ..paths import data_root
+from .common import read_table
 
 TRACKS = ("gender", "language", "emotion", "animal")
 HOPS = ("single", "multi")
@@ -70,14 +70,7 @@ def answer_letter(answer: str) -> str | None:
 
 
 def read_metadata(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise InputError(path, "SAKURA metadata file not found (fetch the dataset first)")
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(path, f"missing column(s) {missing}; expected {list(COLUMNS)}")
-        rows = list(reader)
+    rows = read_table(path, required=COLUMNS)
     for lineno, row in enumerate(rows, start=2):
         for hop in HOPS:
             question, answer = row[f"{hop}_instruction"], row[f"{hop}_answer"].strip()

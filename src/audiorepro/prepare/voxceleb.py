@@ -5,7 +5,6 @@ option recorded in every item's meta."""
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..audio import write_wav_atomic
 from ..errors import InputError
 from ..manifests import Manifest
 from .common import audio_ref, check_all_audio, derived_dir, require_dir
@@ -62,11 +62,7 @@ def _join(a: Path, b: Path, out: Path, silence_seconds: float) -> Path:
             f"sample rate {sra if sra != SAMPLE_RATE else srb}, expected 16000",
         )
     joined = np.concatenate([wa, np.zeros(int(round(silence_seconds * SAMPLE_RATE)), dtype=np.int16), wb])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    sf.write(str(tmp), joined, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    os.replace(tmp, out)
-    return out
+    return write_wav_atomic(out, joined, SAMPLE_RATE)
 
 
 def prepare_voxceleb1_sv(
