@@ -24,6 +24,10 @@ NO_JUDGE_MESSAGE = (
 )
 
 
+# The one metric that scores judge verdicts; every other metric reads the model's answers.
+VERDICT_METRIC = "judge_accuracy"
+
+
 def _metric_inputs(spec: MetricSpec, examples, outputs) -> tuple[list[str], list[list[str]], dict]:
     options = dict(spec.options)
     for option, field in spec.item_options.items():
@@ -66,6 +70,7 @@ def score_run(
         examples = [e for e in examples if e.id in preds]
 
     judge_info = None
+    verdict_labels: list[str] = []
     if task.judge:
         vpath = verdicts_path(suite, task.name, run)
         if not vpath.exists():
@@ -74,7 +79,7 @@ def score_run(
         lacking = [e.id for e in examples if e.id not in verdicts]
         if lacking:
             raise AudioreproError(f"{vpath}: {len(lacking)} items have no verdict (e.g. {lacking[0]!r}); rerun `audiorepro judge`")
-        outputs = [verdicts[e.id]["verdict"] for e in examples]
+        verdict_labels = [verdicts[e.id]["verdict"] for e in examples]
         judge_ids = sorted({verdicts[e.id].get("judge_id", "?") for e in examples})
         judge_info = {"judge_ids": judge_ids, "verdicts_sha256": sha256_file(vpath)}
         judge_meta_path = vpath.parent / JUDGE_META
@@ -82,14 +87,15 @@ def score_run(
             judge_meta = read_json(judge_meta_path)
             judge_info.update(judge_meta)
             deviations += list(judge_meta.get("judge", {}).get("deviations", []))
-    else:
-        outputs = [preds[e.id].output for e in examples]
+    answers = [preds[e.id].output for e in examples]
 
     results = {}
     for spec in [task.metric, *task.extra_metrics]:
-        preds_in, refs_in, options = _metric_inputs(spec, examples, outputs)
-        if spec.name in {"following_rate", "story"} and task.judge:
-            preds_in = [preds[e.id].output for e in examples]  # these read the answer text itself
+        if spec.name == VERDICT_METRIC and not task.judge:
+            raise AudioreproError(f"task {task.name}: metric {VERDICT_METRIC} needs `judge:` in the task YAML")
+        preds_in, refs_in, options = _metric_inputs(
+            spec, examples, verdict_labels if spec.name == VERDICT_METRIC else answers
+        )
         result = metrics.compute(spec.name, preds_in, refs_in, **options)
         results[spec.report_as or spec.name] = result.to_dict()
 
