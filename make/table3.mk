@@ -2,6 +2,8 @@
 #   make reproduce-table3 MODEL=salmonn-13b-v1        every Table 3 task, then one compare + report
 #   make table3-asr-librispeech-clean MODEL=cascade    one task (with its own compare + report)
 #   make fetch-librispeech-test-clean                  download / verify one manifest
+#   make reproduce-table3 JUDGE=api|local|matcher [JUDGE_MODEL=...] or VERDICTS=FILE   judge SQQA/SAC with the
+#                                                      paper's GPT-3.5 prompts (without: "not computed: needs a judge")
 # A task whose data is missing (gated, not yet placed) is reported as "not run" and the others go on.
 # Included by the top-level Makefile (include make/*.mk).
 
@@ -26,7 +28,7 @@ reproduce-table3: $(TABLE3_TARGETS) ## every SALMONN Table 3 cell with MODEL= (d
 	$(AUDIOREPRO) report --suite table3
 
 $(TABLE3_TARGETS): table3-%:
-	$(AUDIOREPRO) run --suite table3 --tasks $* --models $(MODEL) $(TABLE3_RUN_FLAGS)
+	$(AUDIOREPRO) run --suite table3 --tasks $* --models $(MODEL) $(TABLE3_RUN_FLAGS)$(if $(JUDGE), --judge $(JUDGE))$(if $(JUDGE_MODEL), --judge-model $(JUDGE_MODEL))$(if $(VERDICTS), --verdicts $(VERDICTS))
 
 fetch-%: | $(STAMP)
 	$(AUDIOREPRO) fetch $*

@@ -103,7 +103,7 @@ class Results:
 def _scale_factor(unit: str | None, cell: Cell) -> tuple[float, str]:
     """Factor that turns a metric value in `unit` into the cell's printed scale, and a note when
     the unit had to be assumed."""
-    if cell.scale == "count":
+    if cell.scale in ("count", "plain"):
         return 1.0, ""
     target = 100.0 if cell.scale in ("percent", "x100") else 1.0
     u = (unit or "").strip().lower()
@@ -138,6 +138,9 @@ def _measured_from_metric(metric: dict, cell: Cell, path: Path) -> Measured:
     ci = metric.get("ci")
     ci = (float(ci[0]) * factor, float(ci[1]) * factor) if ci else None
     n = metric.get("n_scored") or metric.get("n")
+    sd = (metric.get("details") or {}).get("sd")
+    if sd is not None:  # a mean over items (Table 4 perplexity): the paper prints its sd too
+        note = "; ".join(x for x in (note, f"sd {float(sd) * factor:.4g}") if x)
     if ci is None and cell.ci_method == "wald" and n:
         ci = _wald_ci(value, int(n), cell)
     return Measured(value=value, ci=ci, n=n, status="ok", notes=note, source=str(path))
@@ -149,6 +152,8 @@ def _judge_deviation(provenance: dict) -> dict | None:
     from .judge.sakura import JUDGE_MODEL, JUDGE_SAMPLING
 
     judge = provenance.get("judge") or {}
+    if (judge.get("judge") or {}).get("protocol_family") == "salmonn":
+        return None  # SALMONN-paper judges record their own deviations (snapshot, temperature)
     ids = judge.get("judge_ids") or ([judge["judge_id"]] if judge.get("judge_id") else [])
     if not ids or all(str(j).startswith(JUDGE_MODEL) for j in ids):
         return None

@@ -18,9 +18,10 @@ from .paths import expected_dir
 from .yaml_schema import load_yaml_mapping, validate
 
 # Which expected table the compare stage uses for each suite (table5 is recorded, not compared).
-SUITE_TABLES: dict[str, str] = {"table3": "table3", "sakura": "sakura", "demo": "demo"}
+SUITE_TABLES: dict[str, str] = {"table3": "table3", "table4": "table4", "sakura": "sakura", "demo": "demo"}
 
-Scale = Literal["percent", "fraction", "x100", "count"]
+# "plain": a number printed as is (Table 4 perplexities)
+Scale = Literal["percent", "fraction", "x100", "count", "plain"]
 
 
 class _Strict(BaseModel):

@@ -13,6 +13,7 @@ PREDICTIONS = "predictions.jsonl"
 PREDICT_META = "predict_meta.json"
 VERDICTS = "verdicts.jsonl"
 JUDGE_META = "judge_meta.json"  # written by the judge stage: judge describe() and verdict counts
+ITEM_STATS = "item_stats.jsonl"  # per-item model statistics a task asks the predict stage to record
 SCORES = "scores.json"
 
 
@@ -34,6 +35,11 @@ def predictions_path(suite: str, task: str, run_name: str) -> Path:
 
 def shard_predictions_path(suite: str, task: str, run_name: str, rank: int, world: int) -> Path:
     return model_dir(suite, task, run_name) / f"predictions.shard{rank}of{world}.jsonl"
+
+
+def item_stats_path(predictions_file: Path) -> Path:
+    """The per-item statistics written beside a predictions file (one per shard, like it)."""
+    return predictions_file.with_name(predictions_file.name.replace("predictions", "item_stats", 1))
 
 
 def verdicts_path(suite: str, task: str, run_name: str) -> Path:

@@ -90,7 +90,7 @@ def run_suite(opts: RunOptions) -> dict:
             continue
         ready.append(task)
 
-    judge = _build_judge(opts) if any(t.judge for t in ready) else None
+    judges: dict[str, object] = {}  # one judge per judge family (SAKURA, SALMONN), built when first needed
     score_paths: list[Path] = []
     for model_name in opts.models if ready else []:  # nothing to predict: do not load a model
         run = run_name(model_name, opts.model_args)
@@ -116,7 +116,7 @@ def run_suite(opts: RunOptions) -> dict:
                 from .judge.stage import judge_run
 
                 _log(f"judge {task.name} [{run}] with {opts.judge.get('kind')}")
-                judge_run(task, run, **{**opts.judge, "judge": judge})
+                judge_run(task, run, **{**opts.judge, "judge": _judge_for(task, opts, judges)})
             from .score import score_run
 
             _log(f"score {task.name} [{run}]")
@@ -145,11 +145,18 @@ def _build_model(name: str, model_args: dict):
     return model
 
 
-def _build_judge(opts: RunOptions):
-    """One judge object for the whole run (a local judge model loads once)."""
+def _judge_for(task: TaskSpec, opts: RunOptions, judges: dict):
+    """One judge object per judge family for the whole run (a local judge model loads once per
+    family: the SAKURA and SALMONN protocols refer to different reference judges)."""
     if not opts.judge or opts.judge.get("kind") in (None, "import"):
         return None
+    from .judge.protocols import family_of
     from .judge.stage import build_judge
 
-    o = opts.judge
-    return build_judge(o["kind"], judge_model=o.get("judge_model"), base_url=o.get("base_url"), concurrency=o.get("concurrency"))
+    family = family_of(task.judge)
+    if family not in judges:
+        o = opts.judge
+        judges[family] = build_judge(
+            o["kind"], family, judge_model=o.get("judge_model"), base_url=o.get("base_url"), concurrency=o.get("concurrency")
+        )
+    return judges[family]

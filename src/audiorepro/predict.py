@@ -19,7 +19,7 @@ from .audio import load_audio
 from .checksums import sha256_file
 from .errors import AudioreproError, InputError
 from .jsonl import append_jsonl, atomic_write_json, iter_jsonl, read_json, repair_torn_tail
-from .layout import PREDICT_META, model_dir, predictions_path, shard_predictions_path
+from .layout import PREDICT_META, item_stats_path, model_dir, predictions_path, shard_predictions_path
 from .models.base import AudioLanguageModel, DecodingConfig, GenerationRequest
 from .paths import data_root
 from .records import Example, Prediction
@@ -126,7 +126,7 @@ def run_predict(
     model_desc = model.describe()
     fingerprint = _fingerprint(model_desc, decoding, prompts_sha)
     if restart:
-        for f in out.parent.glob("predictions*.jsonl"):
+        for f in [*out.parent.glob("predictions*.jsonl"), *out.parent.glob("item_stats*.jsonl")]:
             f.unlink()
     if meta_path.exists() and any(out.parent.glob("predictions*.jsonl")):
         old = read_json(meta_path)
@@ -206,6 +206,12 @@ def run_predict(
                         seconds=round(elapsed / len(batch), 4),
                     ).to_dict()
                 )
+            if task.record:
+                # before the predictions, so an item counted as done always has its statistics
+                from .perplexity import record_item_stats
+
+                record_item_stats(model, batch, results, task.record, item_stats_path(out))
+            for r in batch:
                 r.audio = None  # free memory
             append_jsonl(out, records)
             bar.update(len(batch))

@@ -9,6 +9,7 @@ from pathlib import Path
 from .checksums import sha256_file
 from .errors import AudioreproError, InputError
 from .jsonl import atomic_write_json, iter_jsonl, read_json
+from .judge.protocols import record_protocol, task_judge
 from .layout import JUDGE_META, PREDICT_META, examples_path, model_dir, scores_path, verdicts_path
 from .predict import load_examples, merged_predictions
 from .provenance import base_provenance
@@ -26,11 +27,34 @@ NO_JUDGE_MESSAGE = (
 
 # The one metric that scores judge verdicts; every other metric reads the model's answers.
 VERDICT_METRIC = "judge_accuracy"
+# A SALMONN Table 3 judged metric with no verdicts: reported as not computed, never replaced by
+# another metric under the paper's name.
+NOT_JUDGED_REASON = (
+    "not computed: needs a judge ({protocol} protocol, the paper's GPT-3.5 prompt). Rerun with "
+    "`make reproduce-table3 JUDGE=api|local|matcher` or `VERDICTS=FILE`, or `audiorepro judge --suite table3 ...`"
+)
 
 
-def _metric_inputs(spec: MetricSpec, examples, outputs) -> tuple[list[str], list[list[str]], dict]:
+# An item option whose field starts with this reads the run's item_stats.jsonl (statistics the
+# predict stage recorded, e.g. token_logprobs for Table 4) instead of the example's meta.
+ITEM_STATS_PREFIX = "stats."
+
+
+def _metric_inputs(
+    spec: MetricSpec, examples, outputs, item_stats: dict[str, dict] | None = None
+) -> tuple[list[str], list[list[str]], dict]:
     options = dict(spec.options)
     for option, field in spec.item_options.items():
+        if field.startswith(ITEM_STATS_PREFIX):
+            name = field[len(ITEM_STATS_PREFIX) :]
+            missing = [e.id for e in examples if name not in (item_stats or {}).get(e.id, {})]
+            if missing:
+                raise AudioreproError(
+                    f"metric {spec.name}: item option {option!r} needs {name!r} in item_stats.jsonl, missing for "
+                    f"{len(missing)} item(s) (e.g. {missing[:3]}); rerun predict with --restart for this task"
+                )
+            options[option] = [item_stats[e.id][name] for e in examples]
+            continue
         missing = [e.id for e in examples if field not in e.meta]
         if missing:
             raise AudioreproError(f"metric {spec.name}: item option {option!r} needs meta field {field!r}, missing in {missing[:3]}")
@@ -70,17 +94,22 @@ def score_run(
         examples = [e for e in examples if e.id in preds]
 
     judge_info = None
-    verdict_labels: list[str] = []
+    verdict_labels: dict[str, list[str]] = {}  # judge protocol -> verdict per example
     if task.judge:
         vpath = verdicts_path(suite, task.name, run)
-        if not vpath.exists():
+        if not vpath.exists() and task_judge(task.judge).without_verdicts == "error":
             raise AudioreproError(NO_JUDGE_MESSAGE.format(task=task.name, path=vpath, suite=suite, run=run))
-        verdicts = {v["id"]: v for v in iter_jsonl(vpath)}
-        lacking = [e.id for e in examples if e.id not in verdicts]
-        if lacking:
-            raise AudioreproError(f"{vpath}: {len(lacking)} items have no verdict (e.g. {lacking[0]!r}); rerun `audiorepro judge`")
-        verdict_labels = [verdicts[e.id]["verdict"] for e in examples]
-        judge_ids = sorted({verdicts[e.id].get("judge_id", "?") for e in examples})
+    if task.judge and vpath.exists():
+        verdicts = {(record_protocol(v), v["id"]): v for v in iter_jsonl(vpath)}
+        for protocol_name in task_judge(task.judge).protocols:
+            lacking = [e.id for e in examples if (protocol_name, e.id) not in verdicts]
+            if lacking:
+                raise AudioreproError(
+                    f"{vpath}: {len(lacking)} items have no {protocol_name} verdict (e.g. {lacking[0]!r}); "
+                    "rerun `audiorepro judge`"
+                )
+            verdict_labels[protocol_name] = [verdicts[(protocol_name, e.id)]["verdict"] for e in examples]
+        judge_ids = sorted({v.get("judge_id", "?") for v in verdicts.values()})
         judge_info = {"judge_ids": judge_ids, "verdicts_sha256": sha256_file(vpath)}
         judge_meta_path = vpath.parent / JUDGE_META
         if judge_meta_path.exists():
@@ -88,15 +117,40 @@ def score_run(
             judge_info.update(judge_meta)
             deviations += list(judge_meta.get("judge", {}).get("deviations", []))
     answers = [preds[e.id].output for e in examples]
+    item_stats = None
+    if task.record:
+        from .perplexity import read_item_stats
+
+        item_stats = read_item_stats(model_dir(suite, task.name, run))
 
     results = {}
     for spec in [task.metric, *task.extra_metrics]:
         if spec.name == VERDICT_METRIC and not task.judge:
             raise AudioreproError(f"task {task.name}: metric {VERDICT_METRIC} needs `judge:` in the task YAML")
+        if spec.name == VERDICT_METRIC:
+            protocol_name = spec.verdicts or task_judge(task.judge).protocols[0]
+            if protocol_name not in task_judge(task.judge).protocols:
+                raise AudioreproError(
+                    f"task {task.name}: metric {spec.report_as or spec.name} reads {protocol_name!r} verdicts, "
+                    f"which judge {task.judge!r} does not produce"
+                )
+            if protocol_name not in verdict_labels:
+                result = metrics.MetricResult.not_computable(
+                    VERDICT_METRIC,
+                    len(examples),
+                    NOT_JUDGED_REASON.format(protocol=protocol_name),
+                    higher_is_better=True,
+                    unit="accuracy",
+                    protocol=protocol_name,
+                )
+                results[spec.report_as or spec.name] = result.to_dict()
+                continue
         preds_in, refs_in, options = _metric_inputs(
-            spec, examples, verdict_labels if spec.name == VERDICT_METRIC else answers
+            spec, examples, verdict_labels[protocol_name] if spec.name == VERDICT_METRIC else answers, item_stats
         )
         result = metrics.compute(spec.name, preds_in, refs_in, **options)
+        if spec.name == VERDICT_METRIC:
+            result.details["protocol"] = protocol_name
         results[spec.report_as or spec.name] = result.to_dict()
 
     main_key = task.metric.report_as or task.metric.name

@@ -224,7 +224,7 @@ def _entry_values(entry):
 
 def test_all_expected_files_load():
     names = sorted(p.stem for p in expected_dir().glob("*.yaml"))
-    assert names == ["demo", "sakura", "table3", "table5"]
+    assert names == ["demo", "sakura", "table3", "table4", "table5"]
     for name in names:
         assert load_expected(name).table == name
 
@@ -366,7 +366,7 @@ def test_demo_asr_sanity_bound_is_the_hand_computed_wer():
 
 
 def test_task_yaml_expected_refs_resolve():
-    tables = {t: load_expected(t) for t in ("table3", "table5", "sakura", "demo")}
+    tables = {t: load_expected(t) for t in ("table3", "table4", "table5", "sakura", "demo")}
     checked = 0
     for spec in list_tasks():
         for ref in spec.expected:

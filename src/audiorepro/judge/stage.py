@@ -1,4 +1,5 @@
-"""The judge stage: predictions.jsonl -> verdicts.jsonl for tasks with `judge: sakura`.
+"""The judge stage: predictions.jsonl -> verdicts.jsonl for tasks with a `judge:` (SAKURA's
+protocol, or the SALMONN paper's SQQA/SAC protocols: judge/protocols.py).
 
     audiorepro judge --suite sakura --models qwen2-audio --judge api [--base-url URL] [--judge-model M]
     audiorepro judge --suite sakura --models qwen2-audio --judge local --judge-model PATH
@@ -23,7 +24,8 @@ from ..paths import cache_dir
 from ..records import Example, Prediction
 from .base import Judge
 from .cache import VerdictCache, messages_sha256
-from .sakura import JUDGE_MODEL, count_verdicts, extract_judgement, render_prompt
+from .protocols import DEFAULT_PROTOCOL, FAMILIES, protocol, record_protocol, task_judge
+from .sakura import JUDGE_MODEL, count_verdicts
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +53,16 @@ def default_cache_path() -> Path:
     return cache_dir() / "judge" / "verdicts.sqlite"
 
 
-def build_judge(kind: str | None, **options: Any) -> Judge:
-    """`kind` is "api", "local" or "matcher"; options are the CLI's (judge_model, base_url, ...)."""
+def build_judge(kind: str | None, family: str = "sakura", **options: Any) -> Judge:
+    """`kind` is "api", "local" or "matcher"; options are the CLI's (judge_model, base_url, ...).
+    `family` ("sakura" or "salmonn") picks the reference judge the default model and the
+    deviation records refer to."""
     if kind is None:
         raise JudgeNotConfigured()
+    if family == "salmonn":
+        from .salmonn_judges import build_salmonn_judge
+
+        return build_salmonn_judge(kind, **options)
     if kind == "api":
         from .client import OpenAICompatibleJudge
 
@@ -84,17 +92,17 @@ def _judge_inputs(examples: list[Example], predictions: list[Prediction]) -> lis
     return [(e, by_id[e.id]) for e in examples]
 
 
-def render_item(example: Example, prediction: Prediction) -> list[dict]:
-    # The question the judge sees is the benchmark's instruction (options included), also for the
-    # caption control whose model prompt wraps it; the ground truth is the stripped answer.
-    question = example.meta.get("question", example.prompt)
-    return render_prompt(question, example.references[0], prediction.output)
+def render_item(example: Example, prediction: Prediction, protocol_name: str = DEFAULT_PROTOCOL) -> list[dict]:
+    return protocol(protocol_name).render(example, prediction)
 
 
-def _record(example_id: str, judge_id: str, sampling: dict, sha: str, raw_reply: str) -> dict:
-    parsed = extract_judgement(raw_reply)
+def _record(
+    example_id: str, judge_id: str, sampling: dict, sha: str, raw_reply: str, protocol_name: str = DEFAULT_PROTOCOL
+) -> dict:
+    parsed = protocol(protocol_name).parse(raw_reply)
     return {
         "id": example_id,
+        "protocol": protocol_name,
         "verdict": parsed.verdict,
         "judge_id": judge_id,
         "explanation": parsed.explanation,
@@ -112,6 +120,7 @@ def judge_predictions(
     out_path: str | Path | None = None,
     cache: VerdictCache | str | Path | None = None,
     verdicts_file: str | Path | None = None,
+    protocol_name: str = DEFAULT_PROTOCOL,
     **judge_options: Any,
 ) -> list[dict]:
     """Judge every example's prediction and return verdict records (written to `out_path`).
@@ -124,12 +133,13 @@ def judge_predictions(
     store = cache if isinstance(cache, VerdictCache) else VerdictCache(cache or default_cache_path())
     try:
         if verdicts_file is not None and judge is None:
-            records = _from_verdicts_file(items, Path(verdicts_file), store)
+            records = _from_verdicts_file(items, Path(verdicts_file), store, protocol_name)
         else:
             if verdicts_file is not None:
                 store.import_jsonl(verdicts_file)
-            judge = judge if isinstance(judge, Judge) else build_judge(judge, **judge_options)
-            records = _with_judge(items, judge, store)
+            if not isinstance(judge, Judge):
+                judge = build_judge(judge, protocol(protocol_name).family, **judge_options)
+            records = _with_judge(items, judge, store, protocol_name)
     finally:
         if own_cache:
             store.close()
@@ -138,8 +148,10 @@ def judge_predictions(
     return records
 
 
-def _with_judge(items: list[tuple[Example, Prediction]], judge: Judge, store: VerdictCache) -> list[dict]:
-    rendered = [(e.id, render_item(e, p)) for e, p in items]
+def _with_judge(
+    items: list[tuple[Example, Prediction]], judge: Judge, store: VerdictCache, protocol_name: str = DEFAULT_PROTOCOL
+) -> list[dict]:
+    rendered = [(e.id, render_item(e, p, protocol_name)) for e, p in items]
     shas = [messages_sha256(m) for _, m in rendered]
     replies: dict[str, str] = {}
     todo: list[tuple[str, list[dict]]] = []
@@ -161,13 +173,13 @@ def _with_judge(items: list[tuple[Example, Prediction]], judge: Judge, store: Ve
     for (sha, _), reply in zip(todo, judge.complete_many([m for _, m in todo], on_reply=keep), strict=True):
         replies[sha] = reply
     return [
-        _record(example_id, judge.judge_id, judge.sampling, sha, replies[sha])
+        _record(example_id, judge.judge_id, judge.sampling, sha, replies[sha], protocol_name)
         for (example_id, _), sha in zip(rendered, shas, strict=True)
     ]
 
 
 def _from_verdicts_file(
-    items: list[tuple[Example, Prediction]], path: Path, store: VerdictCache
+    items: list[tuple[Example, Prediction]], path: Path, store: VerdictCache, protocol_name: str = DEFAULT_PROTOCOL
 ) -> list[dict]:
     by_sha: dict[str, dict] = {}
     for record in iter_jsonl(path):
@@ -181,15 +193,17 @@ def _from_verdicts_file(
             )
     records, missing = [], []
     for example, prediction in items:
-        sha = messages_sha256(render_item(example, prediction))
+        sha = messages_sha256(render_item(example, prediction, protocol_name))
         found = by_sha.get(sha)
         if found is None:
             missing.append(example.id)
             continue
-        records.append(_record(example.id, found["judge_id"], found["sampling"], sha, found["raw_reply"]))
+        records.append(
+            _record(example.id, found["judge_id"], found["sampling"], sha, found["raw_reply"], protocol_name)
+        )
     if missing:
         raise MissingVerdicts(
-            f"{path}: no verdict for {len(missing)} of {len(items)} item(s) (first: {missing[:3]}); the file "
+            f"{path}: no verdict for {len(missing)} of {len(items)} item(s) ({protocol_name} prompt; first: {missing[:3]}); the file "
             "was made for other predictions or prompts. Judge the rest with --judge api|local|matcher."
         )
     return records
@@ -200,12 +214,15 @@ def _from_verdicts_file(
 
 def add_judge_options(parser: argparse.ArgumentParser) -> None:
     """Judge choice flags, shared by `audiorepro judge` and `audiorepro run`."""
-    group = parser.add_argument_group("judge (SAKURA)")
+    group = parser.add_argument_group("judge (SAKURA; SALMONN SQQA and SAC)")
     group.add_argument(
         "--judge", choices=JUDGE_KINDS, default=None, help="which judge scores free-form answers"
     )
     group.add_argument(
-        "--judge-model", default=None, help=f"API model name (default {JUDGE_MODEL}) or local model folder"
+        "--judge-model",
+        default=None,
+        help=f"API model name (default {JUDGE_MODEL} for SAKURA, {FAMILIES['salmonn']['model']} for SALMONN) "
+        "or local model folder",
     )
     group.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint (default: OpenAI)")
     group.add_argument("--verdicts", default=None, help="import judge replies from a verdicts JSONL")
@@ -223,7 +240,7 @@ def add_judge_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_judge_arguments(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("judge", help="judge free-form SAKURA answers -> verdicts.jsonl")
+    parser = subparsers.add_parser("judge", help="judge free-form answers (SAKURA, SALMONN SQQA/SAC) -> verdicts.jsonl")
     parser.add_argument("--suite", default="sakura", help="suite whose `judge:` tasks to judge")
     parser.add_argument("--tasks", default=None, help="comma list of task names (default: all judged tasks)")
     parser.add_argument("--models", required=True, help="comma list of model names")
@@ -256,31 +273,35 @@ def judge_run(
     """Judge one runs/<suite>/<task>/<run>/ folder and write its verdicts.jsonl.
 
     `kind` is "api", "local", "matcher", or "import" (replies from `verdicts_file` only); a ready
-    `judge` object can be passed instead (so one judge serves many tasks)."""
+    `judge` object can be passed instead (so one judge serves many tasks of one judge family).
+    Every protocol of the task's judge is asked (SAC: accuracy and following); verdicts.jsonl
+    holds one record per item and protocol."""
     from ..layout import examples_path, model_dir, verdicts_path
     from ..predict import load_examples, merged_predictions
 
     examples = load_examples(examples_path(task.suite, task.name))
     predictions = list(merged_predictions(task.suite, task.name, run).values())
+    protocols = task_judge(task.judge or "sakura").protocols
+    family = protocol(protocols[0]).family
     if judge is None and kind not in (None, "import"):
-        judge = build_judge(kind, judge_model=judge_model, base_url=base_url, concurrency=concurrency)
+        judge = build_judge(kind, family, judge_model=judge_model, base_url=base_url, concurrency=concurrency)
     if judge is None and verdicts_file is None:
         raise JudgeNotConfigured()
     store = VerdictCache(cache or default_cache_path())
     try:
-        records = judge_predictions(
-            examples,
-            predictions,
-            judge,
-            out_path=verdicts_path(task.suite, task.name, run),
-            cache=store,
-            verdicts_file=verdicts_file,
-        )
+        records = []
+        for name in protocols:
+            records += judge_predictions(
+                examples, predictions, judge, cache=store, verdicts_file=verdicts_file, protocol_name=name
+            )
+        write_jsonl(verdicts_path(task.suite, task.name, run), records)
         atomic_write_json(
             model_dir(task.suite, task.name, run) / JUDGE_META,
-            judge_meta(judge, records, verdicts_file=verdicts_file),
+            judge_meta(judge, records, verdicts_file=verdicts_file, family=family),
         )
         if agreement_with:
+            if family != "sakura":
+                raise AudioreproError("--agreement-with compares SAKURA judges only (the option matcher)")
             write_agreement(
                 examples, predictions, records, agreement_with, model_dir(task.suite, task.name, run), store
             )
@@ -289,28 +310,35 @@ def judge_run(
     return records
 
 
-def judge_meta(judge: Judge | None, records: list[dict], *, verdicts_file: str | Path | None = None) -> dict:
+def judge_meta(
+    judge: Judge | None, records: list[dict], *, verdicts_file: str | Path | None = None, family: str = "sakura"
+) -> dict:
     """Provenance of a verdicts.jsonl: which judge (and its deviations from the benchmark's judge)
-    and the benchmark's counts, invalid replies included."""
+    and the benchmark's counts, invalid replies included (per protocol when there are several)."""
     if judge is not None:
         described = judge.describe()
     else:
         judge_ids = sorted({r["judge_id"] for r in records})
         described = {
             "kind": "import",
+            "protocol_family": family,
             "verdicts_file": str(verdicts_file),
             "judge_ids": judge_ids,
             "deviations": [],
         }
-        if any(not j.startswith("gpt-4o-2024-11-20") for j in judge_ids):
+        # SAKURA's judge is known exactly; the SALMONN paper's GPT-3.5 snapshot is not, so any
+        # imported SALMONN verdicts come from a judge the paper does not pin down
+        if family != "sakura" or any(not j.startswith(JUDGE_MODEL) for j in judge_ids):
             described["deviations"].append(
-                {
-                    "name": "judge",
-                    "value": ", ".join(judge_ids),
-                    "reference": f"{JUDGE_MODEL}, temperature 0.0, top_p 0.9",
-                }
+                {"name": "judge", "value": ", ".join(judge_ids), "reference": FAMILIES[family]["reference"]}
             )
-    return {"judge": described, "counts": count_verdicts([r["verdict"] for r in records])}
+    meta = {"judge": described, "counts": count_verdicts([r["verdict"] for r in records])}
+    names = sorted({record_protocol(r) for r in records})
+    if len(names) > 1:
+        meta["counts_by_protocol"] = {
+            n: count_verdicts([r["verdict"] for r in records if record_protocol(r) == n]) for n in names
+        }
+    return meta
 
 
 def write_agreement(
@@ -344,20 +372,29 @@ def run_judge(args: argparse.Namespace) -> int:
 
     if args.judge is None and args.verdicts is None:
         raise JudgeNotConfigured()
-    tasks = [t for t in list_tasks(args.suite) if t.judge == "sakura"]
+    tasks = [t for t in list_tasks(args.suite) if t.judge]
     if args.tasks:
         wanted = [t.strip() for t in args.tasks.split(",") if t.strip()]
         unknown = sorted(set(wanted) - {t.name for t in tasks})
         if unknown:
             raise AudioreproError(f"no judged task(s) {unknown} in suite {args.suite!r}")
         tasks = [t for t in tasks if t.name in wanted]
-    judge = build_judge(args.judge, **judge_options_from_args(args)) if args.judge else None
+    judges: dict[str, Judge] = {}  # one per judge family, built when first needed
+
+    def judge_for(task) -> Judge | None:
+        if not args.judge:
+            return None
+        family = protocol(task_judge(task.judge).protocols[0]).family
+        if family not in judges:
+            judges[family] = build_judge(args.judge, family, **judge_options_from_args(args))
+        return judges[family]
+
     for run in [m.strip() for m in args.models.split(",") if m.strip()]:
         for task in tasks:
             records = judge_run(
                 task,
                 run,
-                judge=judge,
+                judge=judge_for(task),
                 verdicts_file=args.verdicts,
                 cache=args.judge_cache,
                 agreement_with=args.agreement_with,

@@ -39,6 +39,7 @@ _REGISTRY: dict[str, tuple[str, bool, str]] = {
     "story": ("following:story", False, "story diversity: mean distinct words per answer; following = at least 50 words"),
     "story_following_rate": ("following:story_following_rate", False, "story following rate: fraction of answers with at least 50 words, Wilson CI"),
     "judge_accuracy": ("judged:judge_accuracy", False, "accuracy from judge verdicts (correct/incorrect/invalid), Wald 95% CI"),
+    "output_perplexity": ("perplexity:output_perplexity", False, "mean (sd) over items of each output's perplexity under the generating model, teacher-forced (Table 4)"),
 }  # fmt: skip
 
 

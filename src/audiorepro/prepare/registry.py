@@ -31,6 +31,7 @@ PREPARERS: dict[str, str] = {
     "inspec_tts": "audiorepro.prepare.text_to_speech:prepare_inspec",
     "wikiqa_tts": "audiorepro.prepare.text_to_speech:prepare_wikiqa",
     "slurp": "audiorepro.prepare.slurp:prepare_slurp",
+    "sac": "audiorepro.prepare.sac:prepare_sac",
 }
 
 

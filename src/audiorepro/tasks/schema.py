@@ -23,10 +23,14 @@ class MetricSpec(_Strict):
         description="per-item keyword options taken from each example's meta: {option: meta_field}",
     )
     report_as: str | None = Field(default=None, description="name under which the value is reported")
+    verdicts: str | None = Field(
+        default=None,
+        description="judge_accuracy only: the judge protocol whose verdicts it counts (default: the task's first)",
+    )
 
 
 class ExpectedCell(_Strict):
-    table: Literal["table3", "table5", "sakura", "demo"]
+    table: Literal["table3", "table4", "table5", "sakura", "demo"]
     cell: str = Field(description="cell id in expected/<table>.yaml")
     metric: str | None = Field(default=None, description="which metric of this task fills the cell (default: main)")
 
@@ -50,8 +54,15 @@ class TaskSpec(_Strict):
     model_prompts: dict[str, str] = Field(default_factory=dict, description="per-model prompt overrides")
     decoding: dict[str, Any] = Field(default_factory=dict, description="decoding overrides (paper-stated)")
     postprocess: list[Literal["strip", "collapse_whitespace", "first_line"]] = Field(default_factory=list)
-    judge: Literal["sakura"] | None = Field(
-        default=None, description="score judge verdicts (verdicts.jsonl) instead of raw outputs"
+    judge: Literal["sakura", "salmonn-sqqa", "salmonn-sac"] | None = Field(
+        default=None,
+        description="judge the outputs with this protocol (audiorepro.judge.protocols); judge_accuracy "
+        "metrics count its verdicts (verdicts.jsonl)",
+    )
+    record: list[Literal["token_logprobs"]] = Field(
+        default_factory=list,
+        description="per-item model statistics the predict stage records in item_stats.jsonl "
+        "(token_logprobs: log-probabilities of the generated ids, teacher-forced; Table 4)",
     )
     metric: MetricSpec
     extra_metrics: list[MetricSpec] = Field(default_factory=list)
