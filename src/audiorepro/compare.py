@@ -205,6 +205,10 @@ def load_run_results(suite: str, table: ExpectedTable, root: Path | None = None)
                 )
             else:
                 mr.cells[cell.id] = _measured_from_metric(metric, cell, path)
+            items = (provenance.get("item_set") or {}).get("summary")
+            if items:  # which items the number is over (split, pairing, 30 s cut ...), shown in the report
+                measured = mr.cells[cell.id]
+                measured.notes = "; ".join(x for x in (measured.notes, f"items: {items}") if x)
     return results
 
 

@@ -62,6 +62,31 @@ def _metric_inputs(
     return outputs, [e.references for e in examples], options
 
 
+def item_set(task: TaskSpec, examples, data_subset: str | None) -> dict:
+    """Which items were scored, in words and numbers: the manifest and its prepare options (split,
+    pairing, keys ...), the count, and how many items carry each true boolean flag of their meta
+    (e.g. `longer_than_30s` for spoken abstracts that SALMONN hears only in part)."""
+    from .manifests import load_manifest
+    from .prepare import dataset_for
+
+    dataset = dataset_for(task, data_subset)
+    try:
+        options = {k: v for k, v in load_manifest(dataset).prepare_options.items() if v is not None}
+    except AudioreproError:
+        options = {}
+    flags: dict[str, int] = {}
+    for e in examples:
+        for key, value in e.meta.items():
+            if isinstance(value, bool):
+                flags[key] = flags.get(key, 0) + int(value)
+    summary = f"{len(examples)} items of {dataset}"
+    if options:
+        summary += " (" + ", ".join(f"{k}={v}" for k, v in options.items()) + ")"
+    if flags:
+        summary += "; " + ", ".join(f"{k}: {v} of {len(examples)}" for k, v in sorted(flags.items()))
+    return {"dataset": dataset, "prepare_options": options, "n_items": len(examples), "flag_counts": flags, "summary": summary}
+
+
 def score_run(
     task: TaskSpec,
     run: str,
@@ -178,6 +203,7 @@ def score_run(
         "predictions_sha256": {p.name: sha256_file(p) for p in sorted(model_dir(suite, task.name, run).glob("predictions*.jsonl"))},
         "finish_reasons": finish,
         "data_subset": data_subset,
+        "item_set": item_set(task, examples, data_subset),
         "deviations": deviations,
     }
     record = {

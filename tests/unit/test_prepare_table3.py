@@ -292,17 +292,42 @@ def test_wikiqa_tts_with_offline_engine(tmp_path):
     assert [i["id"] for i in both] == ["Q0", "Q1"] and both[1]["references"] == []
 
 
-@pytest.mark.skipif(shutil.which("flite") is None, reason="flite not installed (make setup installs it)")
-def test_inspec_tts_keywords_from_zip_layout(tmp_path):
+def _hulth_archive(tmp_path: Path) -> Path:
+    """A two-document Test.zip in Hulth's layout, inside Hulth2003/ as the distribution has it.
+    Keywords wrap over a tab-indented line, as in the real .uncontr files."""
     root = tmp_path / "inspec"
-    archive = tmp_path / "Inspec.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("Inspec/docsutf8/1.txt", "Compression of images.\n\tWe study wavelets.")
-        zf.writestr("Inspec/keys/1.key", "image compression\nwavelets\n")
-    from audiorepro.fetch import extract_archive
+    (root / "Hulth2003").mkdir(parents=True)
+    long_abstract = "Wavelet image compression. " + " ".join(["We study how wavelets compress natural images."] * 18)
+    with zipfile.ZipFile(root / "Hulth2003" / "Test.zip", "w") as zf:
+        zf.writestr("10.abstr", "Compression of images\n\tWe study wavelets.")
+        zf.writestr("10.uncontr", "image compression; wavelets;\n\tnatural\n\timages")
+        zf.writestr("10.contr", "data compression; wavelets")
+        zf.writestr("9.abstr", long_abstract)
+        zf.writestr("9.uncontr", "wavelet image compression")
+        zf.writestr("9.contr", "image coding")
+    return root
 
-    extract_archive(archive, root)
-    [item] = list(get_preparer("inspec_tts")(_manifest(root), engine="flite", out_dir=str(tmp_path / "tts")))
-    assert item["id"] == "inspec-1" and item["references"] == ["image compression", "wavelets"]
-    assert item["meta"]["text"] == "Compression of images. We study wavelets."
-    assert item["meta"]["tts_engine"] == "flite" and item["meta"]["tts_voice"] == "rms"
+
+@pytest.mark.skipif(shutil.which("flite") is None, reason="flite not installed (make setup installs it)")
+def test_inspec_reads_hulths_test_split_with_uncontrolled_keys(tmp_path):
+    root = _hulth_archive(tmp_path)
+    items = list(get_preparer("inspec_tts")(_manifest(root), engine="flite", out_dir=str(tmp_path / "tts")))
+    # numeric order (9 before 10), Hulth's uncontrolled keywords split at ';' with whitespace joined
+    assert [i["id"] for i in items] == ["inspec-9", "inspec-10"]
+    assert items[1]["references"] == ["image compression", "wavelets", "natural images"]
+    assert items[1]["meta"]["text"] == "Compression of images We study wavelets."
+    assert items[1]["meta"]["split"] == "test" and items[1]["meta"]["keys"] == "uncontrolled"
+    # the long abstract runs past SALMONN's 30 s window, the short one does not
+    assert items[0]["meta"]["audio_seconds"] > 30 and items[0]["meta"]["longer_than_30s"] is True
+    assert items[1]["meta"]["audio_seconds"] < 30 and items[1]["meta"]["longer_than_30s"] is False
+    assert items[1]["meta"]["tts_engine"] == "flite"
+
+
+def test_inspec_all_keys_adds_the_controlled_terms_once(tmp_path):
+    from audiorepro.prepare.text_to_speech import read_hulth_split
+
+    root = _hulth_archive(tmp_path)
+    docs = {d: k for d, _, k in read_hulth_split(root / "Hulth2003" / "Test.zip", keys="all")}
+    assert docs["10"] == ["image compression", "wavelets", "natural images", "data compression"]
+    with pytest.raises(InputError, match="keys must be one of"):
+        read_hulth_split(root / "Hulth2003" / "Test.zip", keys="controlled")

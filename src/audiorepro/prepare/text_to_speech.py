@@ -55,7 +55,9 @@ def speak_items(
             record = {"text": text, **result.meta()}
             atomic_write_text(sidecar, json.dumps(record, ensure_ascii=False))
         spoken[item_id] = {"path": wav, **{k: v for k, v in record.items() if k != "text"}}
-    check_all_audio([s["path"] for s in spoken.values()], desc=manifest.name, sample_rate=16_000)
+    seconds = check_all_audio([s["path"] for s in spoken.values()], desc=manifest.name, sample_rate=16_000)
+    for s in spoken.values():
+        s["audio_seconds"] = round(seconds[s["path"]], 3)
     return spoken
 
 
@@ -66,8 +68,52 @@ def _find(root: Path, pattern: str) -> Path:
     return hits[0]
 
 
+# Hulth (2003) split Inspec into 1,000 training, 500 validation and 500 test abstracts; its
+# README says the uncontrolled keywords "are the keywords used in Hulth's experiments".
+INSPEC_SPLITS = {"test": "Test.zip", "validation": "Validation.zip", "train": "Training.zip"}
+INSPEC_KEYS = ("uncontrolled", "all")
+# SALMONN reads at most the first 30 s of audio; longer spoken abstracts are cut there.
+SALMONN_WINDOW_SECONDS = 30.0
+
+
+def read_hulth_split(archive: Path, keys: str = "uncontrolled") -> list[tuple[str, str, list[str]]]:
+    """(document id, title + abstract as one line, keywords) from one split archive of Hulth 2003
+    (<id>.abstr, <id>.uncontr, <id>.contr; keywords separated by ';'), sorted by numeric id."""
+    import zipfile
+
+    if keys not in INSPEC_KEYS:
+        raise InputError(archive, f"keys must be one of {INSPEC_KEYS}, got {keys!r}")
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (FileNotFoundError, zipfile.BadZipFile) as e:
+        raise InputError(archive, f"cannot open the Inspec split archive ({e}); run `audiorepro fetch inspec-tts`") from e
+    with zf:
+        names = {Path(n).name: n for n in zf.namelist() if not n.endswith("/")}
+
+        def read(name: str) -> str:
+            return zf.read(names[name]).decode("utf-8", errors="replace")
+
+        docs = []
+        ids = sorted((n[: -len(".abstr")] for n in names if n.endswith(".abstr")), key=lambda d: (len(d), d))
+        for doc_id in ids:
+            parts = ["uncontr"] + (["contr"] if keys == "all" else [])
+            missing = [f"{doc_id}.{p}" for p in parts if f"{doc_id}.{p}" not in names]
+            if missing:
+                raise InputError(archive, f"keywords of document {doc_id} not found ({missing})")
+            keywords: list[str] = []
+            for part in parts:
+                for key in read(f"{doc_id}.{part}").split(";"):
+                    key = " ".join(key.split())  # keywords wrap across tab-indented lines
+                    if key and key not in keywords:
+                        keywords.append(key)
+            docs.append((doc_id, " ".join(read(f"{doc_id}.abstr").split()), keywords))
+    return docs
+
+
 def prepare_inspec(
     manifest: Manifest,
+    split: str = "test",
+    keys: str = "uncontrolled",
     engine: str = "edge-tts",
     voice: str | None = None,
     fallback_engine: str | None = "espeak-ng",
@@ -75,32 +121,31 @@ def prepare_inspec(
     max_items: int | None = None,
     out_dir: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    docs_dir = _find(manifest.root(), "**/docsutf8")
-    keys_dir = docs_dir.parent / "keys"
-    docs = []
-    for doc in sorted(docs_dir.glob("*.txt"))[:max_items]:
-        key_file = keys_dir / f"{doc.stem}.key"
-        if not key_file.is_file():
-            raise InputError(key_file, f"keywords of document {doc.name} not found")
-        text = " ".join(doc.read_text(encoding="utf-8", errors="replace").split())
-        keys = [
-            k.strip()
-            for k in key_file.read_text(encoding="utf-8", errors="replace").splitlines()
-            if k.strip()
-        ]
-        docs.append((doc.stem, text, keys))
+    """Hulth's 500 test abstracts by default (the prior reproduction's ~1,490-keyword denominator is
+    about 500 abstracts x 3 keywords). Each item's meta records the spoken duration and whether it
+    runs past SALMONN's 30 s window (the model hears only the first 30 s)."""
+    if split not in INSPEC_SPLITS:
+        raise InputError(manifest.path_on_disk, f"prepare_options.split must be one of {sorted(INSPEC_SPLITS)}, got {split!r}")
+    archive = _find(manifest.root(), f"**/{INSPEC_SPLITS[split]}")
+    docs = read_hulth_split(archive, keys)[:max_items]
     if not docs:
-        raise InputError(docs_dir, "no documents")
+        raise InputError(archive, "no documents")
     spoken = speak_items(
         manifest, [(d, t) for d, t, _ in docs], engine, voice, fallback_engine, fallback_voice, out_dir
     )
-    for doc_id, text, keys in docs:
+    for doc_id, text, keywords in docs:
         s = spoken[doc_id]
         yield {
             "id": f"inspec-{doc_id}",
             "audio": audio_ref(s["path"]),
-            "references": keys,
-            "meta": {"text": text, **{k: v for k, v in s.items() if k != "path"}},
+            "references": keywords,
+            "meta": {
+                "text": text,
+                "split": split,
+                "keys": keys,
+                **{k: v for k, v in s.items() if k != "path"},
+                "longer_than_30s": s["audio_seconds"] > SALMONN_WINDOW_SECONDS,
+            },
         }
 
 

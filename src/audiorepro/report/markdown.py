@@ -21,6 +21,11 @@ def _paper(c: dict) -> str:
     )
 
 
+def _reason(c: dict) -> str:
+    notes = c["ours"].get("notes")
+    return f"{c['reason']} (note: {notes})" if notes else c["reason"]
+
+
 def render_markdown(docs: list[dict], title: str) -> str:
     lines = [f"# {title}", ""]
     for doc in docs:
@@ -55,7 +60,7 @@ def render_markdown(docs: list[dict], title: str) -> str:
                 delta = "–" if c["delta"] is None else f"{c['delta']:+.3g}"
                 lines.append(
                     f"| {_escape(c['label'])} | {fmt_value(c['ours']['value'], c['scale'])} | {fmt_ci(c['ours'], c['scale'])} "
-                    f"| {_escape(_paper(c))} | {delta} | ±{c['tolerance']:g} | **{c['verdict']}** | {_escape(c['reason'])} |"
+                    f"| {_escape(_paper(c))} | {delta} | ±{c['tolerance']:g} | **{c['verdict']}** | {_escape(_reason(c))} |"
                 )
             lines.append("")
             if comp["deviations"]:
