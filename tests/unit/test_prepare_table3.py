@@ -226,8 +226,8 @@ def test_voxceleb_pairs_are_seeded_and_labelled(tmp_path):
         for k in range(n):
             _wav(root / "wav" / spk / "vidA" / f"{k:05d}.wav", 0.3, freq=200 + 50 * k)
     prep = get_preparer("voxceleb1")
-    items = list(prep(_manifest(root), seed=0, out_dir=str(tmp_path / "pairs0")))
-    again = list(prep(_manifest(root), seed=0, out_dir=str(tmp_path / "pairs1")))
+    items = list(prep(_manifest(root), pairing="per_utterance", seed=0, out_dir=str(tmp_path / "pairs0")))
+    again = list(prep(_manifest(root), pairing="per_utterance", seed=0, out_dir=str(tmp_path / "pairs1")))
     assert [i["meta"] for i in items] == [i["meta"] for i in again]
     assert len(items) == 6
     for item in items:
@@ -239,8 +239,48 @@ def test_voxceleb_pairs_are_seeded_and_labelled(tmp_path):
     (root / "veri_test2.txt").write_text(
         "1 id10270/vidA/00000.wav id10270/vidA/00001.wav\n0 id10270/vidA/00000.wav id10271/vidA/00002.wav\n"
     )
-    official = list(prep(_manifest(root), pairing="official_trials", out_dir=str(tmp_path / "trials")))
+    official = list(prep(_manifest(root), out_dir=str(tmp_path / "trials")))  # the default pairing
     assert [i["references"] for i in official] == [["yes"], ["no"]]
+    assert [i["meta"]["trial_line"] for i in official] == [1, 2]
+    assert official[1]["meta"]["utterance_2"] == "id10271/vidA/00002.wav"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "keep"),
+    [
+        ((8.0, 12.0), (8.0, 12.0)),  # fits: unchanged
+        ((25.0, 3.0), (25.0, 3.0)),  # 28.1 s with the silence: fits
+        ((28.0, 3.0), (26.9, 3.0)),  # the long one gives way, the short one is kept whole
+        ((3.0, 40.0), (3.0, 26.9)),
+        ((20.0, 15.0), (14.95, 14.95)),  # both longer than half the room: half each
+    ],
+)
+def test_sv_pairs_fit_the_30s_window_with_both_speakers(seconds, keep):
+    from audiorepro.prepare.voxceleb import fit_window
+
+    got = fit_window(*seconds, silence=0.1, window=30.0)
+    assert got == pytest.approx(keep)
+    assert sum(got) + 0.1 <= 30.0 + 1e-9 and min(got) > 0
+
+
+def test_sv_long_trial_is_cut_so_the_second_speaker_is_heard(tmp_path):
+    root = tmp_path / "vox"
+    _wav(root / "wav" / "id10270" / "vidA" / "00000.wav", 28.0)
+    _wav(root / "wav" / "id10271" / "vidB" / "00000.wav", 3.0, freq=300)
+    (root / "veri_test2.txt").write_text("0 id10270/vidA/00000.wav id10271/vidB/00000.wav\n")
+    [item] = list(get_preparer("voxceleb1")(_manifest(root), out_dir=str(tmp_path / "pairs")))
+    assert item["meta"]["cut_to_window"] is True and item["meta"]["seconds_kept"] == [26.9, 3.0]
+    # 26.9 s of the first, 0.1 s of silence, all 3 s of the second: exactly the 30 s SALMONN reads
+    assert sf.info(str(tmp_path / "pairs" / f"{item['id']}.wav")).frames == 30 * SR
+
+
+def test_sv_subset_is_balanced_seeded_and_in_list_order():
+    from audiorepro.prepare.voxceleb import balanced_subset
+
+    pairs = [("a", "b", True), ("a", "c", False), ("a", "d", True), ("b", "c", True), ("c", "d", False), ("d", "a", True)]
+    chosen = balanced_subset(pairs, 4, seed=0)
+    assert chosen == sorted(chosen) and chosen == balanced_subset(pairs, 4, seed=0)
+    assert sum(pairs[i][2] for i in chosen) == 2 and len(chosen) == 4
 
 
 def test_slurp_one_item_per_slot_type(tmp_path):
@@ -331,3 +371,34 @@ def test_inspec_all_keys_adds_the_controlled_terms_once(tmp_path):
     assert docs["10"] == ["image compression", "wavelets", "natural images", "data compression"]
     with pytest.raises(InputError, match="keys must be one of"):
         read_hulth_split(root / "Hulth2003" / "Test.zip", keys="controlled")
+
+
+def test_sac_reads_a_readers_own_data_in_the_documented_layout(tmp_path):
+    root = tmp_path / "sac"
+    _wav(root / "audio" / "q1.wav", 2.0)
+    _wav(root / "audio" / "q2.wav", 1.5, freq=300)
+    (root / "sac.csv").write_text(
+        "id,audio,question,background_caption\n"
+        'q1,audio/q1.wav,What animal is barking?,"A dog barks, cars pass by."\n'
+        "q2,audio/q2.wav,Is it raining?,Rain falls on a tin roof.\n"
+    )
+    items = list(get_preparer("sac")(_manifest(root)))
+    assert [i["id"] for i in items] == ["q1", "q2"]
+    assert items[0]["meta"] == {"question_text": "What animal is barking?", "background_caption": "A dog barks, cars pass by."}
+    assert items[1]["references"] == [] and items[1]["audio"].endswith("audio/q2.wav")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("id,audio,question\nq1,audio/q1.wav,Why?\n", "missing column"),
+        ("id,audio,question,background_caption\nq1,audio/q1.wav,Why?,\n", "empty 'background_caption'"),
+        ("id,audio,question,background_caption\nq1,audio/none.wav,Why?,Rain.\n", "not found"),
+    ],
+)
+def test_sac_layout_errors_name_the_problem(tmp_path, table, message):
+    root = tmp_path / "sac"
+    _wav(root / "audio" / "q1.wav", 1.0)
+    (root / "sac.csv").write_text(table)
+    with pytest.raises(InputError, match=message):
+        list(get_preparer("sac")(_manifest(root)))
