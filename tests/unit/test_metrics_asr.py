@@ -149,3 +149,43 @@ def test_100k_utterances_with_bootstrap_within_60_seconds():
     elapsed = time.perf_counter() - start
     assert result.n_scored == 100_000 and result.ci[0] < result.value < result.ci[1]
     assert elapsed < 60, f"{elapsed:.1f} s"
+
+
+# GigaSpeech official scoring (utils/gigaspeech_scoring.py), on hand-made segments. Words after
+# the official post-processing, counted by hand:
+#   1. ref I SEE LOTS OF PEOPLE HAVE DRONES HERE MAVERICK AS WELL (11), hyp identical  -> 0 errors
+#   2. ref <SIL> only: no scoring word -> skipped (the hyp "hello" would be 1 insertion)
+#   3. ref STATE OF THE ART E COMMERCE SYSTEMS (7), hyp ... SYSTEM            -> 1 substitution
+GIGA_REFS = [
+    ["I SEE LOTS OF PEOPLE HAVE AH DRONES HERE <COMMA> AH MAVERICK AH AS WELL <PERIOD>"],
+    ["<SIL>"],
+    ["STATE-OF-THE-ART E-COMMERCE <UNK> SYSTEMS <QUESTIONMARK>"],
+]
+GIGA_HYPS = ["Uh, I see lots of people have drones here, maverick as well.", "hello", "State of the art e-commerce system?"]
+
+
+def test_gigaspeech_official_post_processing_and_tag_only_segments():
+    result = metrics.compute("wer", GIGA_HYPS, GIGA_REFS, normalizer="gigaspeech_official", skip_empty_references=True)
+    assert result.value == pytest.approx(100 * 1 / 18)
+    assert (result.n, result.n_scored) == (3, 2)
+    assert result.details["skipped_empty_references"] == 1
+    assert (result.details["substitutions"], result.details["insertions"]) == (1, 0)
+    kept = metrics.compute("wer", GIGA_HYPS, GIGA_REFS, normalizer="gigaspeech_official")
+    assert kept.value == pytest.approx(100 * 2 / 18) and kept.n_scored == 3  # "hello" counts as an insertion
+
+
+def test_gigaspeech_official_text_pipeline():
+    from audiorepro.metrics.text import gigaspeech_official
+
+    assert gigaspeech_official("AT <COMMA> TWO POINT FIVE <PERIOD> <SIL> <MUSIC> UM") == "AT TWO POINT FIVE"
+    assert gigaspeech_official("Uh, I don't know -- it's e-commerce, right?") == "I DON'T KNOW IT'S E COMMERCE RIGHT"
+    assert gigaspeech_official("<unk> HUH <NOISE>") == ""
+
+
+def test_gigaspeech_task_uses_the_official_scoring_by_default():
+    from audiorepro.tasks import load_task
+
+    task = load_task("asr-gigaspeech")
+    assert task.metric.options == {"normalizer": "gigaspeech_official", "skip_empty_references": True}
+    [whisper] = task.extra_metrics
+    assert whisper.report_as == "wer_whisper_normalizer" and whisper.options["normalizer"] == "whisper_english"

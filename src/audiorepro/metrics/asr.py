@@ -25,6 +25,7 @@ def wer(
     *,
     normalizer: str = "whisper_english",
     gigaspeech_strict: bool = False,
+    skip_empty_references: bool = False,
     workers: int | None = None,
     n_resamples: int = 1000,
     seed: int = 0,
@@ -32,9 +33,14 @@ def wer(
     """Corpus WER in percent (jiwer alignment, Whisper normaliser), bootstrap 95% CI over utterances.
 
     Options:
-    - normalizer: "whisper_english" (default), "whisper_basic" or "none" (whitespace split only).
-    - gigaspeech_strict: also apply GigaSpeech's official post-processing (drop the fillers
-      UH UM AH ER HUH ..., <UNK>, punctuation tags <COMMA> ... and garbage tags <SIL> <NOISE> ...).
+    - normalizer: "whisper_english" (default), "whisper_basic", "gigaspeech_official" (GigaSpeech's
+      utils/gigaspeech_scoring.py post-processing, the default of the GigaSpeech cell) or "none"
+      (whitespace split only).
+    - gigaspeech_strict: with a Whisper normaliser, also apply GigaSpeech's official post-processing
+      (drop the fillers UH UM AH ER HUH ..., <UNK>, punctuation and garbage tags <SIL> <NOISE> ...).
+    - skip_empty_references: leave out items whose reference has no word after normalisation
+      (GigaSpeech segments labelled only with garbage tags such as <SIL> or <MUSIC>, which the
+      GigaSpeech recipes delete before scoring); they are counted in details and n_scored.
     - workers: processes used to normalise large corpora (default: all usable cores from 5,000 items).
     - n_resamples, seed: the bootstrap.
     The first reference of each item is used (ASR has one); items with more are counted in details.
@@ -43,9 +49,16 @@ def wer(
     normalize = make_normalizer(normalizer, gigaspeech_strict)
     refs = [r[0] for r in references]
     hyp_norm, ref_norm, counts = _normalize_and_align(list(predictions), refs, normalize, workers)
+    n = len(predictions)
+    skipped = 0
+    if skip_empty_references:
+        keep = counts["ref_words"] > 0
+        skipped = int((~keep).sum())
+        counts = {key: value[keep] for key, value in counts.items()}
+        hyp_norm = [h for h, k in zip(hyp_norm, keep, strict=True) if k]
+        ref_norm = [r for r, k in zip(ref_norm, keep, strict=True) if k]
     total_words = int(counts["ref_words"].sum())
     errors = int(counts["errors"].sum())
-    n = len(predictions)
     details = {
         "substitutions": int(counts["sub"].sum()),
         "deletions": int(counts["del"].sum()),
@@ -55,11 +68,12 @@ def wer(
         "errors": errors,
         "empty_predictions": sum(1 for h in hyp_norm if not h),
         "empty_references_after_normalization": sum(1 for r in ref_norm if not r),
+        "skipped_empty_references": skipped,
         "items_with_several_references": sum(1 for r in references if len(r) > 1),
         "normalizer": normalizer,
         "gigaspeech_strict": gigaspeech_strict,
         "scorer": f"jiwer {jiwer_version()}",
-        "normalizer_package": f"openai-whisper {whisper_version()}" if normalizer != "none" else None,
+        "normalizer_package": f"openai-whisper {whisper_version()}" if normalizer.startswith("whisper") else None,
         "bootstrap": {"n_resamples": n_resamples, "seed": seed},
         **per_item(
             [
@@ -68,11 +82,13 @@ def wer(
             ]
         ),
     }
-    return error_rate_result(
-        "wer", counts["errors"], counts["ref_words"], n, unit="%WER",
+    result = error_rate_result(
+        "wer", counts["errors"], counts["ref_words"], n - skipped, unit="%WER",
         empty_reason="the references contain no words after normalisation",
         details=details, n_resamples=n_resamples, seed=seed,
     )  # fmt: skip
+    result.n = n  # every item given; n_scored leaves out the skipped ones
+    return result
 
 
 def _align(hypotheses: list[str], references: list[str], normalize) -> tuple[list[str], list[str], dict]:

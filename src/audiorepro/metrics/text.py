@@ -4,6 +4,7 @@ slot matching): openai-whisper's `EnglishTextNormalizer` and jiwer's alignment c
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -12,7 +13,7 @@ import numpy as np
 
 from ..errors import AudioreproError
 
-NORMALIZERS = ("whisper_english", "whisper_basic", "none")
+NORMALIZERS = ("whisper_english", "whisper_basic", "gigaspeech_official", "none")
 
 # GigaSpeech's official scoring (utils/gigaspeech_scoring.py, asr_text_post_processing) removes
 # these before sclite: conversational fillers, <UNK>, punctuation tags and garbage tags.
@@ -35,6 +36,7 @@ GIGASPEECH_FILLERS = (
 )
 GIGASPEECH_TAGS = (
     "<UNK>",
+    "<unk>",
     "<COMMA>",
     "<PERIOD>",
     "<QUESTIONMARK>",
@@ -89,12 +91,29 @@ def whisper_version() -> str:
         return "not installed"
 
 
+# Sentence punctuation a free-text answer carries and GigaSpeech's text_tn never has (its
+# punctuation is spelled as tags); removed before the official post-processing so "WORLD." scores
+# as "WORLD". Apostrophes stay ("DON'T" is one word in text_tn); hyphens are the script's own step.
+_FREE_TEXT_PUNCTUATION = re.compile(r"[.,?!;:\"()\[\]{}]|(?<!\w)'|'(?!\w)")
+
+
+def gigaspeech_official(text: str) -> str:
+    """GigaSpeech's official scoring text (utils/gigaspeech_scoring.py) for a free-text answer:
+    sentence punctuation dropped, then the script's `asr_text_post_processing` (uppercase, '-' to
+    space, fillers, <UNK>, punctuation and garbage tags removed). No number or spelling
+    normalisation: the script has none (no GLM)."""
+    return gigaspeech_post_process(_FREE_TEXT_PUNCTUATION.sub(" ", text))
+
+
 @cache
 def get_normalizer(name: str = "whisper_english") -> Callable[[str], str]:
     """`whisper_english` (EnglishTextNormalizer, the Whisper paper's WER protocol), `whisper_basic`
-    (BasicTextNormalizer: lowercase, drop symbols and bracketed text) or `none` (split on spaces)."""
+    (BasicTextNormalizer: lowercase, drop symbols and bracketed text), `gigaspeech_official`
+    (GigaSpeech's own scoring post-processing) or `none` (split on spaces)."""
     if name == "none":
         return lambda text: " ".join(text.split())
+    if name == "gigaspeech_official":
+        return gigaspeech_official
     module = _whisper_normalizers_module()
     if name == "whisper_english":
         return module.EnglishTextNormalizer()
