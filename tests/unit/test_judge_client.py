@@ -232,6 +232,7 @@ def test_stage_counts_unparseable_and_bold_replies_and_uses_the_cache(server, ju
     assert records[2]["explanation"] == "No extracted explanation"
     assert set(records[0]) == {
         "id",
+        "protocol",
         "verdict",
         "judge_id",
         "explanation",

@@ -16,7 +16,7 @@ SPEC_NAMES = {
 
 
 # Named by the task YAMLs beyond the list.
-TASK_NAMES = {"qa_accuracy", "story_following_rate"}
+TASK_NAMES = {"qa_accuracy", "story_following_rate", "output_perplexity"}
 
 
 def test_every_metric_of_the_spec_is_registered_and_described():
