@@ -185,6 +185,13 @@ def test_sqqa_without_a_judge_is_not_computed(tmp_path, monkeypatch):
     assert scores["metrics"]["qa_containment"]["value"] == 0.0
     assert scores["metrics"]["following_rate"]["value"] == pytest.approx(2 / 3)
     assert not (folder / "m" / "verdicts.jsonl").exists()
+    assert scores["provenance"]["item_set"]["n_items"] == 3
+    # the compare stage shows the cell as not computable with that reason, not as a number
+    from audiorepro.compare import load_run_results
+    from audiorepro.expected import load_expected
+
+    cell = load_run_results("table3", load_expected("table3"), tmp_path / "runs").models["m"].cells["sqqa-wikiqa/accuracy"]
+    assert cell.status == "not_computable" and cell.value is None and "needs a judge" in cell.reason
 
 
 def test_sqqa_with_a_judge_counts_invalid_replies(tmp_path, monkeypatch):

@@ -17,7 +17,8 @@ def _paper(c: dict) -> str:
     if not c["paper_sources"]:
         return "–"
     return " / ".join(
-        f"{fmt_value(s['value'], c['scale'])} ({', '.join(s['source'])})" for s in c["paper_sources"]
+        f"{fmt_value(s['value'], c['scale'])} ({', '.join(s['source'])}{'; ' + s['note'] if s.get('note') else ''})"
+        for s in c["paper_sources"]
     )
 
 
@@ -34,6 +35,7 @@ def render_markdown(docs: list[dict], title: str) -> str:
             "",
             f"{doc['paper']}",
             "",
+            *([f"> {_escape(doc['notes'])}", ""] if doc.get("notes") else []),
             f"Results: {doc['results']['label']} "
             f"(`{doc['results']['source']}`). **{headline(doc['summary'])}.**",
             "",
