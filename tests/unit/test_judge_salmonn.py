@@ -237,3 +237,18 @@ def test_sac_asks_both_prompts_and_scores_both_numbers(tmp_path, monkeypatch):
 
 def test_every_salmonn_protocol_is_registered():
     assert {"salmonn-sqqa", "salmonn-sac-accuracy", "salmonn-sac-following"} <= set(PROTOCOLS)
+
+
+def test_a_run_builds_one_judge_per_family():
+    """`audiorepro run --judge matcher`: SAKURA tasks get the option matcher, SALMONN tasks the
+    answer matcher, each built once."""
+    from audiorepro.judge.matcher import OptionMatcherJudge
+    from audiorepro.pipeline import RunOptions, _judge_for
+    from audiorepro.tasks import load_task
+
+    opts = RunOptions(suite="table3", judge={"kind": "matcher"})
+    judges: dict = {}
+    sqqa = _judge_for(load_task("sqqa-wikiqa"), opts, judges)
+    assert isinstance(sqqa, SalmonnMatcherJudge) and _judge_for(load_task("sac-inhouse"), opts, judges) is sqqa
+    assert isinstance(_judge_for(load_task("sakura-gender-single"), opts, judges), OptionMatcherJudge)
+    assert _judge_for(load_task("sqqa-wikiqa"), RunOptions(suite="table3"), {}) is None
