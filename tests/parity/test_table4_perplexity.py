@@ -24,19 +24,11 @@ MAX_NEW_TOKENS = 24  # the fixture's greedy setting
 
 
 @pytest.fixture(scope="module")
-def root(fixtures_dir):
-    return fixtures_dir / "salmonn_parity"
-
-
-@pytest.fixture(scope="module")
-def fixture_info(root):
-    return json.loads((root / "fixture.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def model(root):
+def parity(fixtures_dir):
+    """(fixture folder, its fixture.json, the tiny SALMONN built from it)."""
+    root = fixtures_dir / "salmonn_parity"
     torch.manual_seed(0)
-    return build_model(root)
+    return root, json.loads((root / "fixture.json").read_text()), build_model(root)
 
 
 def _hand_perplexity(model, waveform, instruction, ids):
@@ -54,7 +46,8 @@ def _hand_perplexity(model, waveform, instruction, ids):
     return math.exp(sum(nll) / len(nll))
 
 
-def test_table4_path_end_to_end_matches_a_hand_computed_perplexity(model, root, fixture_info, tmp_path, monkeypatch):
+def test_table4_path_end_to_end_matches_a_hand_computed_perplexity(parity, tmp_path, monkeypatch):
+    root, fixture_info, model = parity
     monkeypatch.setenv("AUDIOREPRO_RUNS", str(tmp_path / "runs"))
     task = load_task(TASK)
     instruction = fixture_info["prompt"]["instruction"]

@@ -1,6 +1,6 @@
 """The judges for the SALMONN paper's protocol (judge/salmonn.py): the same API client, local
 model and cache as SAKURA's, with the SALMONN reference judge in their deviation records, plus a
-deterministic matcher.
+deterministic matcher. `judge.stage.build_judge(kind, "salmonn")` picks them.
 
 The paper names only "GPT-3.5": the snapshot and temperature used here are always recorded as
 named deviations, whatever they are, because no value can match an unstated one."""
@@ -41,7 +41,7 @@ class SalmonnAPIJudge(OpenAICompatibleJudge):
         return described
 
 
-def _salmonn_local_judge(model_path: str) -> Judge:
+def salmonn_local_judge(model_path: str) -> Judge:
     from .local import LocalTransformersJudge
 
     class SalmonnLocalJudge(LocalTransformersJudge):
@@ -110,17 +110,3 @@ class SalmonnMatcherJudge(Judge):
                 }
             ],
         }
-
-
-def build_salmonn_judge(kind: str, **options: Any) -> Judge:
-    if kind == "api":
-        keys = ("base_url", "temperature", "timeout", "max_retries", "backoff_base", "concurrency")
-        kwargs = {k: options[k] for k in keys if options.get(k) is not None}
-        return SalmonnAPIJudge(model=options.get("judge_model") or JUDGE_MODEL, **kwargs)
-    if kind == "local":
-        if not options.get("judge_model"):
-            raise AudioreproError("--judge local needs --judge-model PATH (a transformers chat model folder)")
-        return _salmonn_local_judge(options["judge_model"])
-    if kind == "matcher":
-        return SalmonnMatcherJudge()
-    raise AudioreproError(f"unknown judge {kind!r}; choose one of api, local, matcher")

@@ -59,27 +59,28 @@ def build_judge(kind: str | None, family: str = "sakura", **options: Any) -> Jud
     deviation records refer to."""
     if kind is None:
         raise JudgeNotConfigured()
-    if family == "salmonn":
-        from .salmonn_judges import build_salmonn_judge
-
-        return build_salmonn_judge(kind, **options)
+    if kind not in JUDGE_KINDS:
+        raise AudioreproError(f"unknown judge {kind!r}; choose one of {', '.join(JUDGE_KINDS)}")
+    if kind == "local" and not options.get("judge_model"):
+        raise AudioreproError("--judge local needs --judge-model PATH (a transformers chat model folder)")
+    salmonn = family == "salmonn"
     if kind == "api":
         from .client import OpenAICompatibleJudge
+        from .salmonn_judges import SalmonnAPIJudge
 
         keys = ("base_url", "temperature", "top_p", "timeout", "max_retries", "backoff_base", "concurrency")
         kwargs = {k: options[k] for k in keys if options.get(k) is not None}
-        return OpenAICompatibleJudge(model=options.get("judge_model") or JUDGE_MODEL, **kwargs)
+        api = SalmonnAPIJudge if salmonn else OpenAICompatibleJudge
+        return api(model=options.get("judge_model") or FAMILIES[family]["model"], **kwargs)
     if kind == "local":
         from .local import LocalTransformersJudge
+        from .salmonn_judges import salmonn_local_judge
 
-        if not options.get("judge_model"):
-            raise AudioreproError("--judge local needs --judge-model PATH (a transformers chat model folder)")
-        return LocalTransformersJudge(options["judge_model"])
-    if kind == "matcher":
-        from .matcher import OptionMatcherJudge
+        return (salmonn_local_judge if salmonn else LocalTransformersJudge)(options["judge_model"])
+    from .matcher import OptionMatcherJudge
+    from .salmonn_judges import SalmonnMatcherJudge
 
-        return OptionMatcherJudge()
-    raise AudioreproError(f"unknown judge {kind!r}; choose one of {', '.join(JUDGE_KINDS)}")
+    return SalmonnMatcherJudge() if salmonn else OptionMatcherJudge()
 
 
 def _judge_inputs(examples: list[Example], predictions: list[Prediction]) -> list[tuple[Example, Prediction]]:
