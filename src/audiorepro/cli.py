@@ -30,6 +30,18 @@ def _key_values(pairs: list[str] | None, what: str) -> dict:
     return out
 
 
+def _decoding(pairs: list[str] | None) -> dict:
+    """--decoding overrides, checked (names and types) before any model is loaded."""
+    from .models.base import DecodingConfig
+
+    overrides = _key_values(pairs, "--decoding")
+    try:
+        DecodingConfig().merged(overrides)
+    except ValueError as e:
+        raise AudioreproError(f"--decoding: {e}") from e
+    return overrides
+
+
 def _add_selection(p: argparse.ArgumentParser, models: bool = True) -> None:
     p.add_argument("--suite", required=True, help="demo, table3, sakura, sakura-text")
     p.add_argument("--tasks", help="comma-separated task names (default: every task of the suite)")
@@ -58,6 +70,8 @@ def _judge_options(args) -> dict | None:
         "judge_model": args.judge_model,
         "base_url": args.base_url,
         "concurrency": args.judge_concurrency,
+        "timeout": args.judge_timeout,
+        "max_retries": args.judge_retries,
         "cache": args.judge_cache,
         "agreement_with": args.agreement_with,
     }
@@ -97,6 +111,7 @@ def cmd_predict(args) -> int:
     from .predict import Shard, run_predict
 
     model_args = _key_values(args.model_arg, "--model-arg")
+    decoding = _decoding(args.decoding)
     tasks = select_tasks(args.suite, _csv(args.tasks))
     for model_name in _csv(args.models) or []:
         model = build_model(model_name, **model_args)
@@ -106,7 +121,7 @@ def cmd_predict(args) -> int:
                 examples_path(task.suite, task.name),
                 model,
                 run_name(model_name, model_args),
-                decoding_overrides=_key_values(args.decoding, "--decoding"),
+                decoding_overrides=decoding,
                 batch_size=args.batch_size,
                 shard=Shard.parse(args.shard),
                 restart=args.restart,
@@ -141,7 +156,7 @@ def cmd_run(args) -> int:
             tasks=_csv(args.tasks),
             models=models,
             model_args=_key_values(args.model_arg, "--model-arg"),
-            decoding=_key_values(args.decoding, "--decoding"),
+            decoding=_decoding(args.decoding),
             subset=args.subset,
             batch_size=args.batch_size,
             limit=args.limit,
@@ -223,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except AudioreproError as e:
         print(f"audiorepro: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        # A write the stages do not wrap themselves (a library's cache, a report asset): disk
+        # full or a read-only folder is the user's to fix, so one line naming the file, no traceback.
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"audiorepro: error: {where}{e.strerror or e} (OSError {e.errno})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("audiorepro: interrupted; rerun the same command to resume", file=sys.stderr)

@@ -19,15 +19,36 @@ class InputError(AudioreproError):
         super().__init__(f"{path}: {problem}" if path is not None else problem)
 
 
-class ChecksumMismatch(AudioreproError):
-    """A file's sha256 (or size) differs from its manifest: the run stops."""
+REFETCH_ADVICE = "The file is corrupt, truncated or tampered with; delete it and fetch again."
+BUNDLED_ADVICE = (
+    "The bundled file was modified (it ships with the repository, fetch cannot replace it); "
+    "restore it with `git checkout -- <file>`."
+)
 
-    def __init__(self, path: str | Path, expected: str, actual: str, what: str = "sha256"):
+
+class ChecksumMismatch(AudioreproError):
+    """A file's sha256 (or size) differs from its manifest: the run stops. `advice` says how to
+    get the right file back (a download can be repeated, a bundled file must be restored)."""
+
+    def __init__(
+        self, path: str | Path, expected: str, actual: str, what: str = "sha256", advice: str = REFETCH_ADVICE
+    ):
         self.path, self.expected, self.actual = Path(path), expected, actual
-        super().__init__(
-            f"{path}: {what} mismatch (expected {expected}, got {actual}). "
-            "The file is corrupt, truncated or tampered with; delete it and fetch again."
-        )
+        super().__init__(f"{path}: {what} mismatch (expected {expected}, got {actual}). {advice}")
+
+
+class WriteError(AudioreproError):
+    """An output file could not be written (disk full, quota, read-only folder): names the file,
+    so the user knows which disk to free, instead of a traceback with the path in a stack frame."""
+
+    def __init__(self, path: str | Path, error: Exception):
+        import errno
+
+        self.path, self.error = Path(path), error
+        number = getattr(error, "errno", None)
+        code = errno.errorcode.get(number, "") if isinstance(number, int) else ""
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        super().__init__(f"{path}: cannot write: {reason}{f' [{code}]' if code else ''}; the file is left as it was")
 
 
 class NotComputable(AudioreproError):

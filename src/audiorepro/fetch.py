@@ -8,7 +8,12 @@ verified, so an interrupted or corrupt download never looks like a good file.
 
 Files whose manifest gives no sha256 are trusted on first use: the first verified download writes
 its sha256 to data_manifests/checksums.lock.json, and later runs check against that lock and
-report the trust as "tofu" rather than "published".
+report the trust as "tofu" rather than "published". A download is only complete, and so only
+locked, when its length is known and matched: the manifest's size, the server's Content-Length
+(or Content-Range), or for Hugging Face files the hub's metadata size (huggingface_hub checks it).
+A body of unknown length with nothing to check it against is refused, and its `.part` kept.
+`fetch --status --verify` hashes every file again; other checks reuse a hash recorded for a file
+whose size and mtime have not changed (cache/verified.json).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-from .errors import AudioreproError, ChecksumMismatch, InputError
+from .errors import BUNDLED_ADVICE, REFETCH_ADVICE, AudioreproError, ChecksumMismatch, InputError
 from .jsonl import atomic_write_json, read_json
 from .manifests import FileEntry, Manifest, list_manifests, load_manifest
 from .paths import cache_dir, manifests_dir
@@ -242,9 +247,10 @@ def check_file(
 # --------------------------------------------------------------------------------------------
 
 
-def verify(manifest: Manifest, *, deep: bool = True) -> list[FileStatus]:
+def verify(manifest: Manifest, *, deep: bool = True, rehash: bool = False) -> list[FileStatus]:
     """Status of every file of a manifest. deep=False skips hashing files not verified before
-    (they are reported 'present'); sizes are always checked."""
+    (they are reported 'present'); sizes are always checked. rehash=True ignores hashes recorded
+    for unchanged size and mtime (a same-size edit with a restored mtime is still caught)."""
     lock = _read_lock()
     root = files_root(manifest)
     manual = manifest.source.type == "manual"
@@ -265,7 +271,7 @@ def verify(manifest: Manifest, *, deep: bool = True) -> list[FileStatus]:
             st.detail = f"size {size} != {entry.size}"
             statuses.append(st)
             continue
-        cached = _cached_sha256(path)
+        cached = None if rehash else _cached_sha256(path)
         if cached is None and not deep:
             st.state = "present"
             statuses.append(st)
@@ -321,14 +327,28 @@ def _summarise(manifest: Manifest, statuses: list[FileStatus]) -> tuple[str, str
     return state, "+".join(trusts), detail
 
 
-def status_table(*, deep: bool = False) -> str:
+def mismatch_advice(manifest: Manifest, status: FileStatus) -> str:
+    """How to get the right file back: a bundled file is restored from git, a locked (tofu) hash
+    may itself be the bad one, anything else is downloaded again."""
+    if status.trust == "bundled" or manifest.source.type == "bundled":
+        return BUNDLED_ADVICE
+    if status.trust == "tofu":
+        return (
+            f"{REFETCH_ADVICE} If the locked hash is the wrong one (a bad first download), remove the entry "
+            f"{_lock_key(manifest, status.path)!r} from {lock_path().name} and fetch again."
+        )
+    return REFETCH_ADVICE
+
+
+def status_table(*, deep: bool = False) -> tuple[str, int]:
     """One row per manifest: kind, access, source, state, trust and file counts, plus one line
-    per mismatching file. Runs offline; deep=True hashes every present file."""
+    per mismatching file, and the number of mismatches. Runs offline; deep=True hashes every
+    present file again."""
     rows = [("NAME", "KIND", "ACCESS", "SOURCE", "STATE", "TRUST", "FILES")]
     problems = []
     for manifest in sorted(list_manifests(), key=lambda m: (m.kind, m.name)):
         try:
-            statuses = verify(manifest, deep=deep)
+            statuses = verify(manifest, deep=deep, rehash=deep)
         except InputError as e:
             rows.append(
                 (manifest.name, manifest.kind, manifest.access, manifest.source.type, "error", "-", str(e))
@@ -339,25 +359,29 @@ def status_table(*, deep: bool = False) -> str:
             (manifest.name, manifest.kind, manifest.access, manifest.source.type, state, trust, detail)
         )
         problems += [
-            f"  {s.manifest}/{s.path}: {s.state} (expected {s.expected}, got {s.actual})"
+            f"  {s.manifest}/{s.path}: {s.state} (expected {s.expected}, got {s.actual}). {mismatch_advice(manifest, s)}"
             for s in statuses
             if s.state == "mismatch"
         ]
     lines = _columns(rows)
     if problems:
-        lines += ["", "Mismatches (delete the file and fetch again):", *problems]
-    return "\n".join(lines)
+        lines += ["", "Mismatches:", *problems]
+    return "\n".join(lines), len(problems)
 
 
-def file_table(names: list[str], *, deep: bool = False) -> str:
-    """One row per file of the named manifests (`fetch --status NAME...`)."""
+def file_table(names: list[str], *, deep: bool = False) -> tuple[str, int]:
+    """One row per file of the named manifests (`fetch --status NAME...`), and the number of
+    mismatches."""
     rows = [("MANIFEST", "FILE", "STATE", "TRUST", "EXPECTED SHA256", "DETAIL")]
+    mismatches = 0
     for name in names:
         manifest = load_manifest(name)
         rows.append((name, str(files_root(manifest)), "", "", "", "(root)"))
-        for st in verify(manifest, deep=deep):
-            rows.append((name, st.path, st.state, st.trust, st.expected or "-", st.detail))
-    return "\n".join(_columns(rows))
+        for st in verify(manifest, deep=deep, rehash=deep):
+            mismatches += st.state == "mismatch"
+            detail = st.detail or (mismatch_advice(manifest, st) if st.state == "mismatch" else "")
+            rows.append((name, st.path, st.state, st.trust, st.expected or "-", detail))
+    return "\n".join(_columns(rows)), mismatches
 
 
 def _columns(rows: list[tuple[str, ...]]) -> list[str]:
@@ -382,11 +406,16 @@ def download_url(
 ) -> str:
     """Download `url` to `dest` through `dest.part`, resuming with HTTP Range after a dropped
     connection (here or in an earlier run). The file reaches `dest` only once verified; a
-    mismatch deletes the .part and raises ChecksumMismatch. Returns the sha256."""
+    mismatch deletes the .part and raises ChecksumMismatch. Returns the sha256.
+
+    With no sha256, size or md5 to check against (a trust-on-first-use file), the download only
+    counts as complete when the server said how long the file is and that many bytes arrived;
+    otherwise it fails and keeps the .part, rather than lock a cut file as the trusted one."""
     from tqdm import tqdm
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    server_total: int | None = None  # the file's length as the server reported it
     for attempt in range(retries + 1):
         have = part.stat().st_size if part.exists() else 0
         if size is not None and have >= size:
@@ -399,7 +428,8 @@ def download_url(
                 if have and response.status != 206:  # server ignored Range: start over
                     have = 0
                 length = response.headers.get("Content-Length")
-                total = have + int(length) if length is not None else size
+                server_total = _reported_total(response.headers, have)
+                total = server_total if server_total is not None else size
                 with (
                     part.open("ab" if have else "wb") as out,
                     tqdm(
@@ -414,6 +444,7 @@ def download_url(
             break
         except urllib.error.HTTPError as e:
             if e.code == 416 and have:  # range beyond the end: the .part is already complete
+                server_total = _reported_total(e.headers, have)
                 break
             raise AudioreproError(f"{url}: HTTP {e.code} {e.reason} (while fetching {dest.name})") from e
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
@@ -422,6 +453,17 @@ def download_url(
                     f"{url}: download interrupted ({e}); {part} kept, run fetch again to resume"
                 ) from e
             time.sleep(min(2**attempt, 10) * 0.1)
+    if sha256 is None and size is None and md5 is None:
+        got = part.stat().st_size
+        if server_total is None or got != server_total:
+            said = "did not say how long the file is (no Content-Length)" if server_total is None else (
+                f"announced {server_total} bytes"
+            )
+            raise AudioreproError(
+                f"{dest}: not trusted: the server {said}, {got} bytes arrived, and the manifest gives no sha256 "
+                f"or size to check them against, so a cut download cannot be told from a complete one. "
+                f"{part.name} kept for resuming; add the file's size or sha256 to the manifest and fetch again"
+            )
     try:
         actual = check_file(part, sha256=sha256, size=size, md5=md5, name=dest)
     except ChecksumMismatch:
@@ -429,6 +471,20 @@ def download_url(
         raise
     os.replace(part, dest)
     return actual
+
+
+def _reported_total(headers, have: int) -> int | None:
+    """The whole file's length from a response's headers: Content-Range's total (206, 416), else
+    what is already here plus Content-Length; None when the server does not say."""
+    content_range = headers.get("Content-Range") if headers is not None else None
+    if content_range and "/" in content_range:
+        total = content_range.rsplit("/", 1)[1].strip()
+        if total.isdigit():
+            return int(total)
+    length = headers.get("Content-Length") if headers is not None else None
+    if length is not None and length.strip().isdigit():
+        return have + int(length)
+    return None
 
 
 _RESOLVED_REVISIONS: dict[tuple[str | None, str | None], str] = {}
@@ -719,9 +775,11 @@ def fetch(
     for st in statuses:
         if st.state == "mismatch":
             bad = root / st.path
-            if st.path in {e.path for e in todo}:
+            if st.path in {e.path for e in todo} and s.type != "bundled":
                 bad.unlink(missing_ok=True)  # we just wrote it: leave nothing bad behind
-            raise ChecksumMismatch(bad, st.expected or "?", st.actual or "?", what=st.detail or "sha256")
+            raise ChecksumMismatch(
+                bad, st.expected or "?", st.actual or "?", what=st.detail or "sha256", advice=mismatch_advice(manifest, st)
+            )
         if st.expected is None and st.actual and st.state in ("present", "verified"):
             entry = next(e for e in entries if e.path == st.path)
             _write_lock_entry(manifest, entry, st.actual, (root / st.path).stat().st_size)
@@ -751,7 +809,9 @@ def add_fetch_arguments(subparsers) -> argparse.ArgumentParser:
         help="table of every manifest (with NAMEs: of their files): missing/present/verified/mismatch",
     )
     p.add_argument(
-        "--verify", action="store_true", help="with --status: hash every present file (slow for big files)"
+        "--verify",
+        action="store_true",
+        help="with --status: hash every present file again (slow for big files); exit 1 on a mismatch",
     )
     p.add_argument("--all", action="store_true", help="fetch every manifest that needs no manual step")
     p.add_argument("--force", action="store_true", help="download again even if present")
@@ -761,8 +821,9 @@ def add_fetch_arguments(subparsers) -> argparse.ArgumentParser:
 
 def run_fetch(args) -> int:
     if args.status:
-        print(file_table(args.names, deep=args.verify) if args.names else status_table(deep=args.verify))
-        return 0
+        table, mismatches = file_table(args.names, deep=args.verify) if args.names else status_table(deep=args.verify)
+        print(table)
+        return 1 if mismatches else 0
     if args.all:
         names = [m.name for m in list_manifests() if m.source.type not in ("manual",)]
     else:

@@ -58,7 +58,7 @@ def add_infer_arguments(subparsers) -> argparse.ArgumentParser:
 
 
 def run_infer(args: argparse.Namespace) -> int:
-    from .audio import load_audio
+    from .audio import load_clip
     from .models.base import DecodingConfig, GenerationRequest
     from .models.salmonn import SalmonnModel
 
@@ -66,7 +66,14 @@ def run_infer(args: argparse.Namespace) -> int:
         raise AudioreproError(f"unknown model for infer: {args.infer_model}")
     # read the audio first (a bad file should fail before minutes of model loading); as v1:
     # channel 0, cut to 30 s, then resample to 16 kHz
-    audio = load_audio(args.audio, max_seconds=SalmonnModel.max_audio_seconds)
+    clip = load_clip(args.audio, max_seconds=SalmonnModel.max_audio_seconds)
+    if clip.cut_from_seconds is not None:
+        print(
+            f"note: {args.audio} is {clip.cut_from_seconds:.1f} s long; SALMONN reads its first "
+            f"{SalmonnModel.max_audio_seconds:g} s (as the reference does)",
+            file=sys.stderr,
+        )
+    audio = clip.samples
     model = SalmonnModel(
         preset=args.preset,
         whisper_path=args.whisper_path,

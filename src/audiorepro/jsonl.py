@@ -1,7 +1,11 @@
 """JSON Lines and atomic file writes: the only place the pipeline touches its record files.
 
 Appends are flushed and fsynced so a killed run loses at most the batch in flight; a torn last
-line (a crash mid-write) is detected on read and dropped, never parsed as data."""
+line (a crash mid-write) is detected on read and dropped, never parsed as data. A last line that
+is a complete JSON object but lacks its newline (a file edited by hand, or a write cut just before
+the newline) is a valid record: a prefix of a JSON object is never itself a JSON object, so it
+cannot be a torn write. A failed write (disk full, quota, read-only folder) raises WriteError
+naming the file, and leaves the file as it was before."""
 
 from __future__ import annotations
 
@@ -14,14 +18,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, WriteError
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write `text` to `path` via a temporary file in the same folder and an atomic rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise WriteError(path, e) from e
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -29,6 +36,9 @@ def atomic_write_text(path: str | Path, text: str) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise WriteError(path, e) from e
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -70,8 +80,9 @@ def read_json(path: str | Path) -> Any:
 
 
 def iter_jsonl(path: str | Path, *, drop_torn_tail: bool = False) -> Iterator[dict]:
-    """Yield one dict per line. A malformed line is an error, except a last line without its
-    newline when `drop_torn_tail` is set (the signature of a write cut short by a crash)."""
+    """Yield one dict per line. A malformed line is an error, except a malformed last line
+    without its newline when `drop_torn_tail` is set (the signature of a write cut short by a
+    crash). A complete JSON object on the last line is yielded with or without its newline."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")
@@ -87,48 +98,95 @@ def iter_jsonl(path: str | Path, *, drop_torn_tail: bool = False) -> Iterator[di
         except json.JSONDecodeError as e:
             raise InputError(path, f"line {lineno} is not valid JSON: {e}") from e
     if tail.strip():
-        try:
-            record = json.loads(tail)
-        except json.JSONDecodeError as e:
-            if drop_torn_tail:
-                return
-            raise InputError(path, f"line {len(lines)} is not valid JSON: {e}") from e
         if drop_torn_tail:
-            return  # complete JSON but no newline: still unconfirmed by fsync of a full line
-        yield record
+            record = _complete_record(tail)
+            if record is not None:
+                yield record
+            return
+        try:
+            yield json.loads(tail)
+        except ValueError as e:
+            raise InputError(path, f"line {len(lines)} is not valid JSON: {e}") from e
+
+
+def _complete_record(raw: bytes) -> dict | None:
+    """The record on a line without its newline, or None when the line is a torn write (which
+    may also end inside a multi-byte UTF-8 character: a UnicodeDecodeError, also a ValueError)."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def read_jsonl(path: str | Path, *, drop_torn_tail: bool = False) -> list[dict]:
     return list(iter_jsonl(path, drop_torn_tail=drop_torn_tail))
 
 
+def check_unique_ids(
+    path: str | Path, ids: Iterable[str | tuple[str, str]], what: str, advice: str = ""
+) -> None:
+    """Raise InputError naming `path`, the id and both record numbers when an id repeats: a
+    repeated example, prediction or verdict would be counted twice, or one of two answers kept.
+    An id may be (id, qualifier), unique as a pair (a verdict per item and judge protocol)."""
+    seen: dict[str | tuple[str, str], int] = {}
+    for number, key in enumerate(ids, start=1):
+        if key in seen:
+            label = repr(key) if isinstance(key, str) else f"{key[0]!r} ({key[1]})"
+            raise InputError(path, f"duplicate {what} id {label} (records {seen[key]} and {number}){advice}")
+        seen[key] = number
+
+
 def repair_torn_tail(path: str | Path) -> int:
-    """Cut a partial last line (no trailing newline) off `path`; return the bytes removed."""
+    """Before appending: cut a torn last line off `path` and return the bytes removed; a complete
+    record that only lacks its newline gets the newline instead (and 0 is returned), so readers
+    and the resumed writer agree on which records exist."""
     path = Path(path)
     if not path.exists():
         return 0
-    with path.open("rb+") as f:
-        data = f.read()
-        if not data or data.endswith(b"\n"):
-            return 0
-        keep = data.rfind(b"\n") + 1
-        f.truncate(keep)
-        f.flush()
-        os.fsync(f.fileno())
-        return len(data) - keep
+    try:
+        with path.open("rb+") as f:
+            data = f.read()
+            if not data or data.endswith(b"\n"):
+                return 0
+            keep = data.rfind(b"\n") + 1
+            if _complete_record(data[keep:]) is not None:
+                f.write(b"\n")
+                removed = 0
+            else:
+                f.truncate(keep)
+                removed = len(data) - keep
+            f.flush()
+            os.fsync(f.fileno())
+            return removed
+    except OSError as e:
+        raise WriteError(path, e) from e
 
 
 def append_jsonl(path: str | Path, records: Iterable[dict]) -> None:
     """Append records as complete lines, then flush and fsync."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WriteError(path, e) from e
     payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if not payload:
         return
-    with path.open("a", encoding="utf-8") as f:
-        f.write(payload)
-        f.flush()
-        os.fsync(f.fileno())
+    data = payload.encode("utf-8")
+    try:
+        with path.open("ab") as f:
+            before = f.tell()
+            try:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            except OSError:
+                # no half-written batch left behind: cut back to the last complete record
+                f.truncate(before)
+                raise
+    except OSError as e:
+        raise WriteError(path, e) from e
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> None:

@@ -157,6 +157,12 @@ def _judge_for(task: TaskSpec, opts: RunOptions, judges: dict):
     if family not in judges:
         o = opts.judge
         judges[family] = build_judge(
-            o["kind"], family, judge_model=o.get("judge_model"), base_url=o.get("base_url"), concurrency=o.get("concurrency")
+            o["kind"],
+            family,
+            judge_model=o.get("judge_model"),
+            base_url=o.get("base_url"),
+            concurrency=o.get("concurrency"),
+            timeout=o.get("timeout"),
+            max_retries=o.get("max_retries"),
         )
     return judges[family]

@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .audio import load_audio
+from .audio import load_clip
 from .checksums import sha256_file
 from .errors import AudioreproError, InputError
-from .jsonl import append_jsonl, atomic_write_json, iter_jsonl, read_json, repair_torn_tail
+from .jsonl import append_jsonl, atomic_write_json, check_unique_ids, iter_jsonl, read_json, repair_torn_tail
 from .layout import PREDICT_META, item_stats_path, model_dir, predictions_path, shard_predictions_path
 from .models.base import AudioLanguageModel, DecodingConfig, GenerationRequest
 from .paths import data_root
@@ -57,17 +58,24 @@ class Shard:
 
 def load_examples(path: Path) -> list[Example]:
     examples = [Example.from_dict(d, source=path) for d in iter_jsonl(path)]
-    ids = [e.id for e in examples]
-    if len(set(ids)) != len(ids):
-        raise InputError(path, "duplicate example ids")
+    check_unique_ids(path, (e.id for e in examples), "example")
     return examples
 
 
 def read_predictions(path: Path) -> list[Prediction]:
-    """Complete prediction lines of one file (a torn tail is ignored, not parsed)."""
+    """Complete prediction lines of one file (a torn tail is ignored, not parsed). An id seen
+    twice is an error: resuming over it would keep one answer at random, scoring it would count
+    the item twice."""
     if not path.exists():
         return []
-    return [Prediction.from_dict(d, source=path) for d in iter_jsonl(path, drop_torn_tail=True)]
+    predictions = [Prediction.from_dict(d, source=path) for d in iter_jsonl(path, drop_torn_tail=True)]
+    check_unique_ids(
+        path,
+        (p.id for p in predictions),
+        "prediction",
+        "; the file was edited or written by two processes at once. Delete one, or rerun predict with --restart",
+    )
+    return predictions
 
 
 def merged_predictions(suite: str, task: str, run: str) -> dict[str, Prediction]:
@@ -113,7 +121,10 @@ def run_predict(
     if limit is not None:
         examples = examples[:limit]
     examples = shard.take(examples)
-    decoding = model.default_decoding().merged(task.decoding).merged(decoding_overrides)
+    try:
+        decoding = model.default_decoding().merged(task.decoding).merged(decoding_overrides)
+    except ValueError as e:
+        raise AudioreproError(f"task {task.name}: bad decoding setting: {e}") from e
     prompts = {e.id: task.prompt_for(model.name, e.meta) if model.name in task.model_prompts else e.prompt for e in examples}
     prompts_sha = hashlib.sha256(json.dumps(prompts, sort_keys=True).encode()).hexdigest()
 
@@ -156,6 +167,7 @@ def run_predict(
     done = {p.id for p in read_predictions(out)}
     todo = [e for e in examples if e.id not in done]
     if not todo:
+        report_audio_notes(task, out, getattr(model, "max_audio_seconds", None))
         return out
 
     # Load audio lazily per batch, but check every file up front: a missing file should stop the
@@ -175,15 +187,17 @@ def run_predict(
     try:
         for start in range(0, len(requests), batch_size):
             batch = requests[start : start + batch_size]
+            notes: dict[str, list[str]] = {}
             for r in batch:
                 e = by_id[r.id]
                 if r.audio_path is not None:
-                    r.audio = load_audio(
+                    clip = load_clip(
                         r.audio_path,
                         offset=e.audio_offset,
                         duration=e.audio_duration,
                         max_seconds=getattr(model, "max_audio_seconds", None),
                     )
+                    r.audio, notes[r.id] = clip.samples, clip.notes
             if decoding.seed is not None:
                 _seed_everything(decoding.seed, batch[0].id)
             t0 = time.perf_counter()
@@ -204,6 +218,7 @@ def run_predict(
                         n_tokens=len(res.token_ids),
                         finish_reason=res.finish_reason,
                         seconds=round(elapsed / len(batch), 4),
+                        audio_notes=notes.get(r.id, []),
                     ).to_dict()
                 )
             if task.record:
@@ -217,7 +232,36 @@ def run_predict(
             bar.update(len(batch))
     finally:
         bar.close()
+    report_audio_notes(task, out, getattr(model, "max_audio_seconds", None))
     return out
+
+
+def count_audio_notes(predictions) -> dict[str, int]:
+    """How many predictions carry each audio note ("cut", "silent")."""
+    counts: dict[str, int] = {}
+    for p in predictions:
+        for note in p.audio_notes:
+            counts[note] = counts.get(note, 0) + 1
+    return counts
+
+
+def report_audio_notes(task: TaskSpec, out: Path, max_seconds: float | None) -> None:
+    """Say once per task (counting every prediction, resumed runs included) how many clips were
+    cut to the model's window and how many were all zero; the score stage records both."""
+    predictions = read_predictions(out)
+    counts = count_audio_notes(predictions)
+    if counts.get("cut"):
+        print(
+            f"[predict] {task.name}: {counts['cut']} of {len(predictions)} clips are longer than the model's "
+            f"{max_seconds:g} s window and were cut to it (as the reference implementation does)",
+            file=sys.stderr,
+        )
+    if counts.get("silent"):
+        print(
+            f"[predict] warning: {task.name}: {counts['silent']} of {len(predictions)} clips are all zero "
+            "(silence); check the data (counted in the score's provenance)",
+            file=sys.stderr,
+        )
 
 
 def _length_hint(example: Example, request: GenerationRequest) -> float:
@@ -227,7 +271,7 @@ def _length_hint(example: Example, request: GenerationRequest) -> float:
         return float(len(request.prompt))
     from .audio import audio_info
 
-    return audio_info(request.audio_path)[2]
+    return audio_info(request.audio_path, check_samples=False)[2]  # samples are checked when loaded
 
 
 def _seed_everything(seed: int, key: str) -> None:

@@ -50,15 +50,30 @@ class Prediction:
     n_tokens: int
     finish_reason: str  # "eos" | "length" | "error"
     seconds: float
+    # what loading the audio noticed: "cut" (longer than the model's window), "silent" (all zero);
+    # written only when not empty, so records of clean audio keep their old shape
+    audio_notes: list[str] = field(default_factory=list)
+
+    OPTIONAL_FIELDS = ("audio_notes",)
 
     @classmethod
     def from_dict(cls, d: dict, *, source: str | Path = "<predictions>") -> Prediction:
-        missing = [k for k in cls.__dataclass_fields__ if k not in d]
+        missing = [k for k in cls.__dataclass_fields__ if k not in d and k not in cls.OPTIONAL_FIELDS]
         if missing:
             raise InputError(source, f"prediction {d.get('id', '?')!r} lacks field(s) {missing}")
         if not isinstance(d["output"], str):
             raise InputError(source, f"prediction {d['id']!r}: 'output' must be a string")
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not d["audio_notes"]:
+            del d["audio_notes"]
+        return d
+
+    @property
+    def output_sha256(self) -> str:
+        """Identifies the answer a judge verdict was given for (see score: stale verdicts)."""
+        import hashlib
+
+        return hashlib.sha256(self.output.encode("utf-8")).hexdigest()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from .checksums import sha256_file
 from .errors import AudioreproError, InputError
-from .jsonl import atomic_write_json, iter_jsonl, read_json
+from .jsonl import atomic_write_json, check_unique_ids, iter_jsonl, read_json
 from .judge.protocols import record_protocol, task_judge
 from .layout import JUDGE_META, PREDICT_META, examples_path, model_dir, scores_path, verdicts_path
-from .predict import load_examples, merged_predictions
+from .predict import count_audio_notes, load_examples, merged_predictions
 from .provenance import base_provenance
 from .tasks.schema import MetricSpec, TaskSpec
 
@@ -87,6 +87,39 @@ def item_set(task: TaskSpec, examples, data_subset: str | None) -> dict:
     return {"dataset": dataset, "prepare_options": options, "n_items": len(examples), "flag_counts": flags, "summary": summary}
 
 
+def read_verdicts(path: Path) -> dict[tuple[str, str], dict]:
+    """verdicts.jsonl by (protocol, id); a pair seen twice is an error (it would count one item
+    twice). SAC has two verdicts per item, one per protocol."""
+    records = list(iter_jsonl(path))
+    for number, v in enumerate(records, start=1):
+        if not isinstance(v.get("id"), str) or not isinstance(v.get("verdict"), str):
+            raise InputError(path, f"record {number} lacks a string 'id' or 'verdict'")
+    check_unique_ids(path, ((v["id"], record_protocol(v)) for v in records), "verdict", "; rerun `audiorepro judge`")
+    return {(record_protocol(v), v["id"]): v for v in records}
+
+
+def check_verdicts_match(path: Path, verdicts: dict[tuple[str, str], dict], predictions: dict) -> None:
+    """Every verdict must be for the answer predictions.jsonl holds now (its `prediction_sha256`),
+    so answers changed after judging are never scored with the old verdicts."""
+    stale = [
+        key
+        for key, v in verdicts.items()
+        if key[1] in predictions and v.get("prediction_sha256") != predictions[key[1]].output_sha256
+    ]
+    if stale:
+        first = verdicts[stale[0]]
+        why = (
+            "carry no prediction_sha256 (judged by an older audiorepro)"
+            if "prediction_sha256" not in first
+            else "were given for other answers than the predictions hold now"
+        )
+        raise InputError(
+            path,
+            f"{len(stale)} of {sum(k[1] in predictions for k in verdicts)} verdicts {why} (e.g. {stale[0][1]!r}); "
+            "rerun `audiorepro judge` for these predictions",
+        )
+
+
 def score_run(
     task: TaskSpec,
     run: str,
@@ -125,7 +158,8 @@ def score_run(
         if not vpath.exists() and task_judge(task.judge).without_verdicts == "error":
             raise AudioreproError(NO_JUDGE_MESSAGE.format(task=task.name, path=vpath, suite=suite, run=run))
     if task.judge and vpath.exists():
-        verdicts = {(record_protocol(v), v["id"]): v for v in iter_jsonl(vpath)}
+        verdicts = read_verdicts(vpath)
+        check_verdicts_match(vpath, verdicts, {e.id: preds[e.id] for e in examples})
         for protocol_name in task_judge(task.judge).protocols:
             lacking = [e.id for e in examples if (protocol_name, e.id) not in verdicts]
             if lacking:
@@ -202,6 +236,8 @@ def score_run(
         "examples_sha256": sha256_file(ex_path),
         "predictions_sha256": {p.name: sha256_file(p) for p in sorted(model_dir(suite, task.name, run).glob("predictions*.jsonl"))},
         "finish_reasons": finish,
+        # clips cut to the model's window (as the reference does) and all-zero clips, by count
+        "audio_notes": count_audio_notes(preds[e.id] for e in examples),
         "data_subset": data_subset,
         "item_set": item_set(task, examples, data_subset),
         "deviations": deviations,

@@ -1,5 +1,6 @@
 """A tampered bundled file stops `audiorepro run` at the fetch stage, before any model is loaded,
-with the file name and both hashes in the message; nothing is predicted."""
+with the file name, both hashes and the advice to restore it from git in the message; nothing is
+predicted. (A row of the fault table, docs/faults.md.)"""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def test_tampered_bundled_wav_stops_the_demo_run(tmp_path):
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "sha256 mismatch" in result.stderr
+    # a bundled file cannot be fetched again: the advice is to restore it from git
+    assert "restore it with `git checkout -- <file>`" in result.stderr and "fetch again" not in result.stderr
     assert "sense_and_sensibility_01_austen_64kb-0890.wav" in result.stderr
     assert "load model" not in result.stdout  # stopped before any model work
     assert not list((tmp_path / "runs").rglob("predictions.jsonl"))

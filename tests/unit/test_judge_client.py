@@ -235,9 +235,11 @@ def test_stage_counts_unparseable_and_bold_replies_and_uses_the_cache(server, ju
         "protocol",
         "verdict",
         "judge_id",
+        "endpoint",
         "explanation",
         "raw_reply",
         "prompt_sha256",
+        "prediction_sha256",
         "sampling",
     }
     assert records[0]["sampling"] == {"temperature": 0.0, "top_p": 0.9}

@@ -55,6 +55,7 @@ def run_folder(tmp_path, monkeypatch):
         verdicts.append(
             {
                 "judge_id": "gpt-4o-2024-11-20",
+                "endpoint": "https://api.openai.com/v1",
                 "prompt_sha256": sha,
                 "sampling": {"temperature": 0.0, "top_p": 0.9},
                 "raw_reply": reply,

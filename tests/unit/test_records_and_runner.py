@@ -26,6 +26,18 @@ def test_torn_tail_is_dropped_and_repaired(tmp_path):
     assert path.read_text() == '{"id": "a"}\n{"id": "b"}\n'
 
 
+def test_tail_cut_inside_a_multibyte_character_is_torn_and_a_complete_tail_is_kept(tmp_path):
+    path = tmp_path / "p.jsonl"
+    record = '{"id": "b", "output": "größer"}'.encode()
+    cut = record[: record.index("ö".encode()) + 1]  # first byte of a two-byte character
+    path.write_bytes(b'{"id": "a"}\n' + cut)
+    assert [r["id"] for r in read_jsonl(path, drop_torn_tail=True)] == ["a"]
+    assert repair_torn_tail(path) == len(cut)
+    path.write_bytes(b'{"id": "a"}\n' + record)  # complete, only the newline missing
+    assert [r["id"] for r in read_jsonl(path, drop_torn_tail=True)] == ["a", "b"]
+    assert repair_torn_tail(path) == 0 and path.read_bytes().endswith(record + b"\n")
+
+
 def test_corrupt_middle_line_is_an_error_naming_the_line(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text('{"id": "a"}\nnot json\n{"id": "c"}\n')

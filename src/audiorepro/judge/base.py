@@ -11,6 +11,9 @@ from typing import Any
 class Judge(ABC):
     #: identifies the judge in cache keys and verdict records, e.g. "gpt-4o-2024-11-20"
     judge_id: str = "judge"
+    #: where replies come from (an API's base URL; "local" or "builtin" for in-process judges),
+    #: part of the cache key and of every verdict record
+    endpoint: str = "local"
     #: sampling parameters sent with every request (part of the cache key)
     sampling: dict[str, Any] = {}
     #: how many requests may be in flight at once
@@ -46,4 +49,9 @@ class Judge(ABC):
 
     def describe(self) -> dict[str, Any]:
         """Provenance: the judge id, its sampling, and any deviation from the benchmark's judge."""
-        return {"judge_id": self.judge_id, "sampling": dict(self.sampling), "deviations": []}
+        return {
+            "judge_id": self.judge_id,
+            "endpoint": self.endpoint,
+            "sampling": dict(self.sampling),
+            "deviations": [],
+        }

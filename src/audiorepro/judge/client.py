@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import AudioreproError
 from .base import Judge
+from .cache import normalise_endpoint
 from .sakura import JUDGE_MODEL, JUDGE_SAMPLING
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,11 @@ class OpenAICompatibleJudge(Judge):
     added. Retries: rate limits (429), server errors (5xx), timeouts and dropped connections are
     retried with exponential backoff and jitter, honouring a Retry-After header; other errors
     (400, 401, 404 ...) stop at once. We run the loop ourselves rather than the openai package's
-    built-in retries so the policy (attempts, delays) is explicit, configurable and recorded."""
+    built-in retries so the policy (attempts, delays) is explicit, configurable and recorded.
+
+    A reply that is not a chat completion (an HTML page from a proxy or a wrong --base-url, JSON
+    without `choices`) stops the stage with an error naming the endpoint: it says nothing about
+    the answer being judged, so counting it as an "invalid" verdict would lower the score."""
 
     def __init__(
         self,
@@ -62,6 +67,7 @@ class OpenAICompatibleJudge(Judge):
             api_key = "unused"  # local servers usually ignore the key, the client insists on one
         self.model = model
         self.judge_id = model
+        self.endpoint = normalise_endpoint(self.base_url)
         self.sampling = {"temperature": temperature, "top_p": top_p}
         self.timeout = timeout
         self.max_retries = max_retries
@@ -83,12 +89,7 @@ class OpenAICompatibleJudge(Judge):
                 reply = self._client.chat.completions.create(
                     model=self.model, messages=messages, **self.sampling
                 )
-                content = reply.choices[0].message.content
-                if content is None:
-                    raise JudgeRequestError(
-                        f"judge {self.model} at {self.base_url} returned no message content"
-                    )
-                return content
+                return self._content(reply)
             except retryable as e:
                 if attempt == self.max_retries:
                     raise JudgeRequestError(
@@ -111,6 +112,34 @@ class OpenAICompatibleJudge(Judge):
                 ) from e
         raise AssertionError("unreachable")
 
+    def endpoint_deviations(self) -> list[dict]:
+        """A server other than OpenAI's is a deviation even when it calls its model by the
+        reference judge's name: nothing says it is that model."""
+        if self.endpoint == normalise_endpoint(DEFAULT_BASE_URL):
+            return []
+        return [{"name": "judge_endpoint", "value": self.endpoint, "reference": DEFAULT_BASE_URL}]
+
+    def _content(self, reply: Any) -> str:
+        """The message text of a chat completion; anything else is an error naming the endpoint."""
+        if isinstance(reply, str):  # the openai client hands back a non-JSON body as text
+            start = " ".join(reply.split())[:80]
+            raise JudgeRequestError(
+                f"{self.base_url}: the judge endpoint answered with a non-JSON page, not a chat completion "
+                f"(starts with {start!r}); check --base-url"
+            )
+        choices = getattr(reply, "choices", None)
+        if not choices:
+            fields = sorted(k for k, v in (reply.model_dump() if hasattr(reply, "model_dump") else {}).items() if v is not None)
+            raise JudgeRequestError(
+                f"{self.base_url}: the judge endpoint's reply has no 'choices' (fields: {', '.join(fields) or 'none'}); "
+                "it is not an OpenAI-compatible chat completion"
+            )
+        message = getattr(choices[0], "message", None)
+        content = getattr(message, "content", None)
+        if not isinstance(content, str):
+            raise JudgeRequestError(f"{self.base_url}: judge {self.model} returned no message content")
+        return content
+
     def _delay(self, attempt: int, error: Exception) -> float:
         response = getattr(error, "response", None)
         if response is not None:
@@ -128,11 +157,13 @@ class OpenAICompatibleJudge(Judge):
             deviations.append({"name": "judge_model", "value": self.model, "reference": JUDGE_MODEL})
         if self.sampling != JUDGE_SAMPLING:
             deviations.append({"name": "judge_sampling", "value": self.sampling, "reference": JUDGE_SAMPLING})
+        deviations += self.endpoint_deviations()
         return {
             "kind": "api",
             "judge_id": self.judge_id,
             "model": self.model,
             "base_url": self.base_url,
+            "endpoint": self.endpoint,
             "sampling": dict(self.sampling),
             "retries": {
                 "max_retries": self.max_retries,

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..checksums import sha256_file
 from ..errors import InputError
+from ..models.weights import load_pretrained_strict
 from .base import Judge
 from .sakura import JUDGE_MODEL
 
@@ -39,7 +40,9 @@ class LocalTransformersJudge(Judge):
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path, local_files_only=True)
         if self.tokenizer.chat_template is None:
             raise InputError(path, "the tokenizer has no chat template; the local judge needs a chat model")
-        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=dtype, local_files_only=True)
+        self.model = load_pretrained_strict(
+            AutoModelForCausalLM, self.model_path, what="local judge", dtype=dtype, local_files_only=True
+        )
         self.model.to(self.device).eval()
         self.max_new_tokens = max_new_tokens
         weights = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
@@ -69,6 +72,7 @@ class LocalTransformersJudge(Judge):
         return {
             "kind": "local",
             "judge_id": self.judge_id,
+            "endpoint": self.endpoint,
             "model_path": self.model_path,
             "weights_sha256": self.weights_sha256,
             "sampling": dict(self.sampling),

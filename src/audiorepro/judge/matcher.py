@@ -71,6 +71,7 @@ class OptionMatcherJudge(Judge):
     plugs into the same render -> cache -> parse path as the LLM judges."""
 
     judge_id = f"option-matcher-v{MATCHER_VERSION}"
+    endpoint = "builtin"
     sampling: dict[str, Any] = {}
     concurrency = 1
 
@@ -93,6 +94,7 @@ class OptionMatcherJudge(Judge):
         return {
             "kind": "matcher",
             "judge_id": self.judge_id,
+            "endpoint": self.endpoint,
             "sampling": {},
             "deviations": [
                 {

@@ -37,6 +37,7 @@ class SalmonnAPIJudge(OpenAICompatibleJudge):
                 "value": str(self.sampling["temperature"]),
                 "reference": "not stated in the paper",
             },
+            *self.endpoint_deviations(),
         ]
         return described
 
@@ -64,6 +65,7 @@ class SalmonnMatcherJudge(Judge):
     cache as an LLM's."""
 
     judge_id = f"salmonn-answer-matcher-v{MATCHER_VERSION}"
+    endpoint = "builtin"
     sampling: dict[str, Any] = {}
     concurrency = 1
 
@@ -99,6 +101,7 @@ class SalmonnMatcherJudge(Judge):
         return {
             "kind": "matcher",
             "judge_id": self.judge_id,
+            "endpoint": self.endpoint,
             "protocol_family": "salmonn",
             "sampling": {},
             "deviations": [

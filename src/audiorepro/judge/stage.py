@@ -6,9 +6,11 @@ protocol, or the SALMONN paper's SQQA/SAC protocols: judge/protocols.py).
     audiorepro judge --suite sakura --models qwen2-audio --judge matcher
     audiorepro judge --suite sakura --models qwen2-audio --verdicts shipped_verdicts.jsonl
 
-Every reply goes through the verdict cache (SQLite, keyed by judge id, prompt sha256 and
-sampling), so rerunning costs nothing; `--verdicts FILE` imports replies from a verdicts JSONL
-(or a cache export) and then judges from the cache alone, with no judge at all."""
+Every reply goes through the verdict cache (SQLite, keyed by endpoint, judge id, prompt sha256
+and sampling), so rerunning costs nothing; `--verdicts FILE` imports replies from a verdicts JSONL
+(or a cache export) and then judges from the cache alone, with no judge at all. Each verdict
+record carries the sha256 of the answer it judged (`prediction_sha256`), so the score stage can
+refuse verdicts made for answers that have changed since."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from ..layout import JUDGE_META
 from ..paths import cache_dir
 from ..records import Example, Prediction
 from .base import Judge
-from .cache import VerdictCache, messages_sha256
+from .cache import UNKNOWN_ENDPOINT, VerdictCache, messages_sha256, normalise_endpoint, record_endpoint
 from .protocols import DEFAULT_PROTOCOL, FAMILIES, protocol, record_protocol, task_judge
 from .sakura import JUDGE_MODEL, count_verdicts
 
@@ -69,6 +71,10 @@ def build_judge(kind: str | None, family: str = "sakura", **options: Any) -> Jud
         from .salmonn_judges import SalmonnAPIJudge
 
         keys = ("base_url", "temperature", "top_p", "timeout", "max_retries", "backoff_base", "concurrency")
+        if options.get("timeout") is not None and options["timeout"] <= 0:
+            raise AudioreproError(f"--judge-timeout must be a positive number of seconds, got {options['timeout']}")
+        if options.get("max_retries") is not None and options["max_retries"] < 0:
+            raise AudioreproError(f"--judge-retries must be 0 or more, got {options['max_retries']}")
         kwargs = {k: options[k] for k in keys if options.get(k) is not None}
         api = SalmonnAPIJudge if salmonn else OpenAICompatibleJudge
         return api(model=options.get("judge_model") or FAMILIES[family]["model"], **kwargs)
@@ -98,17 +104,25 @@ def render_item(example: Example, prediction: Prediction, protocol_name: str = D
 
 
 def _record(
-    example_id: str, judge_id: str, sampling: dict, sha: str, raw_reply: str, protocol_name: str = DEFAULT_PROTOCOL
+    prediction: Prediction,
+    judge_id: str,
+    endpoint: str,
+    sampling: dict,
+    sha: str,
+    raw_reply: str,
+    protocol_name: str = DEFAULT_PROTOCOL,
 ) -> dict:
     parsed = protocol(protocol_name).parse(raw_reply)
     return {
-        "id": example_id,
+        "id": prediction.id,
         "protocol": protocol_name,
         "verdict": parsed.verdict,
         "judge_id": judge_id,
+        "endpoint": endpoint,
         "explanation": parsed.explanation,
         "raw_reply": raw_reply,
         "prompt_sha256": sha,
+        "prediction_sha256": prediction.output_sha256,
         "sampling": sampling,
     }
 
@@ -152,7 +166,7 @@ def judge_predictions(
 def _with_judge(
     items: list[tuple[Example, Prediction]], judge: Judge, store: VerdictCache, protocol_name: str = DEFAULT_PROTOCOL
 ) -> list[dict]:
-    rendered = [(e.id, render_item(e, p, protocol_name)) for e, p in items]
+    rendered = [(p, render_item(e, p, protocol_name)) for e, p in items]
     shas = [messages_sha256(m) for _, m in rendered]
     replies: dict[str, str] = {}
     todo: list[tuple[str, list[dict]]] = []
@@ -160,7 +174,7 @@ def _with_judge(
     for (_, messages), sha in zip(rendered, shas, strict=True):
         if sha in replies or sha in queued:
             continue
-        cached = store.get(judge.judge_id, sha, judge.sampling)
+        cached = store.get(judge.judge_id, sha, judge.sampling, endpoint=judge.endpoint)
         if cached is not None:
             replies[sha] = cached
         else:
@@ -169,13 +183,14 @@ def _with_judge(
     log.info("judge %s: %d cached, %d to request", judge.judge_id, len(items) - len(todo), len(todo))
 
     def keep(i: int, reply: str) -> None:
-        store.put(judge.judge_id, todo[i][0], judge.sampling, reply)
+        store.put(judge.judge_id, todo[i][0], judge.sampling, reply, endpoint=judge.endpoint)
 
     for (sha, _), reply in zip(todo, judge.complete_many([m for _, m in todo], on_reply=keep), strict=True):
         replies[sha] = reply
+    endpoint = normalise_endpoint(judge.endpoint)
     return [
-        _record(example_id, judge.judge_id, judge.sampling, sha, replies[sha], protocol_name)
-        for (example_id, _), sha in zip(rendered, shas, strict=True)
+        _record(prediction, judge.judge_id, endpoint, judge.sampling, sha, replies[sha], protocol_name)
+        for (prediction, _), sha in zip(rendered, shas, strict=True)
     ]
 
 
@@ -186,11 +201,15 @@ def _from_verdicts_file(
     for record in iter_jsonl(path):
         store.put_record(record, source=path)
         earlier = by_sha.setdefault(record["prompt_sha256"], record)
-        if earlier["judge_id"] != record["judge_id"] or earlier["sampling"] != record["sampling"]:
+        if (earlier["judge_id"], record_endpoint(earlier), earlier["sampling"]) != (
+            record["judge_id"],
+            record_endpoint(record),
+            record["sampling"],
+        ):
             raise InputError(
                 path,
-                f"two judges answer the same prompt ({earlier['judge_id']} and {record['judge_id']}); "
-                "import one judge's verdicts at a time",
+                f"two judges answer the same prompt ({earlier['judge_id']} at {record_endpoint(earlier)} and "
+                f"{record['judge_id']} at {record_endpoint(record)}); import one judge's verdicts at a time",
             )
     records, missing = [], []
     for example, prediction in items:
@@ -200,7 +219,15 @@ def _from_verdicts_file(
             missing.append(example.id)
             continue
         records.append(
-            _record(example.id, found["judge_id"], found["sampling"], sha, found["raw_reply"], protocol_name)
+            _record(
+                prediction,
+                found["judge_id"],
+                record_endpoint(found),
+                found["sampling"],
+                sha,
+                found["raw_reply"],
+                protocol_name,
+            )
         )
     if missing:
         raise MissingVerdicts(
@@ -234,6 +261,15 @@ def add_judge_options(parser: argparse.ArgumentParser) -> None:
         "--judge-concurrency", type=int, default=None, help="parallel API requests (default 4)"
     )
     group.add_argument(
+        "--judge-timeout", type=float, default=None, help="seconds to wait for one API reply (default 60)"
+    )
+    group.add_argument(
+        "--judge-retries",
+        type=int,
+        default=None,
+        help="retries of a failed API request: rate limits, 5xx, timeouts (default 6)",
+    )
+    group.add_argument(
         "--agreement-with",
         default=None,
         help="also score with 'matcher' or a verdicts JSONL and report agreement (percent, Cohen's kappa)",
@@ -255,6 +291,8 @@ def judge_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "judge_model": getattr(args, "judge_model", None),
         "base_url": getattr(args, "base_url", None),
         "concurrency": getattr(args, "judge_concurrency", None),
+        "timeout": getattr(args, "judge_timeout", None),
+        "max_retries": getattr(args, "judge_retries", None),
     }
 
 
@@ -267,6 +305,8 @@ def judge_run(
     judge_model: str | None = None,
     base_url: str | None = None,
     concurrency: int | None = None,
+    timeout: float | None = None,
+    max_retries: int | None = None,
     cache: str | Path | None = None,
     agreement_with: str | None = None,
     judge: Judge | None = None,
@@ -285,7 +325,15 @@ def judge_run(
     protocols = task_judge(task.judge or "sakura").protocols
     family = protocol(protocols[0]).family
     if judge is None and kind not in (None, "import"):
-        judge = build_judge(kind, family, judge_model=judge_model, base_url=base_url, concurrency=concurrency)
+        judge = build_judge(
+            kind,
+            family,
+            judge_model=judge_model,
+            base_url=base_url,
+            concurrency=concurrency,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
     if judge is None and verdicts_file is None:
         raise JudgeNotConfigured()
     store = VerdictCache(cache or default_cache_path())
@@ -319,12 +367,16 @@ def judge_meta(
     if judge is not None:
         described = judge.describe()
     else:
+        from .client import DEFAULT_BASE_URL
+
         judge_ids = sorted({r["judge_id"] for r in records})
+        endpoints = sorted({r.get("endpoint", UNKNOWN_ENDPOINT) for r in records})
         described = {
             "kind": "import",
             "protocol_family": family,
             "verdicts_file": str(verdicts_file),
             "judge_ids": judge_ids,
+            "endpoints": endpoints,
             "deviations": [],
         }
         # SAKURA's judge is known exactly; the SALMONN paper's GPT-3.5 snapshot is not, so any
@@ -332,6 +384,11 @@ def judge_meta(
         if family != "sakura" or any(not j.startswith(JUDGE_MODEL) for j in judge_ids):
             described["deviations"].append(
                 {"name": "judge", "value": ", ".join(judge_ids), "reference": FAMILIES[family]["reference"]}
+            )
+        if endpoints != [normalise_endpoint(DEFAULT_BASE_URL)]:
+            # replies from another server (or of unknown origin) are not the paper's judge
+            described["deviations"].append(
+                {"name": "judge_endpoint", "value": ", ".join(endpoints), "reference": DEFAULT_BASE_URL}
             )
     meta = {"judge": described, "counts": count_verdicts([r["verdict"] for r in records])}
     names = sorted({record_protocol(r) for r in records})

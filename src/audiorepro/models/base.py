@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,9 @@ class DecodingConfig:
     seed: int | None = None
 
     def merged(self, overrides: dict[str, Any] | DecodingConfig | None) -> DecodingConfig:
-        """A copy with every non-None value of `overrides` applied."""
+        """A copy with every non-None value of `overrides` applied. Unknown settings and values
+        of the wrong type (`max_new_tokens: "sixty"`) raise ValueError naming the setting, so a
+        bad task YAML or --decoding fails before a model is loaded, not inside generate()."""
         if overrides is None:
             return DecodingConfig(**asdict(self))
         if isinstance(overrides, DecodingConfig):
@@ -38,12 +41,38 @@ class DecodingConfig:
         unknown = set(overrides) - known
         if unknown:
             raise ValueError(f"unknown decoding setting(s) {sorted(unknown)}; known: {sorted(known)}")
+        _check_types(overrides)
         values = asdict(self)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return DecodingConfig(**values)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def _check_types(settings: dict[str, Any]) -> None:
+    """Strict types (an int is a float, but "64" is not an int and True is not a count)."""
+    from pydantic import ValidationError
+
+    try:
+        _settings_model().model_validate(settings)
+    except ValidationError as e:
+        problems = [f"{'.'.join(map(str, err['loc']))}: {err['msg']} (got {err['input']!r})" for err in e.errors()]
+        raise ValueError("; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def _settings_model():
+    from typing import get_type_hints
+
+    from pydantic import ConfigDict, create_model
+
+    hints = get_type_hints(DecodingConfig)
+    return create_model(
+        "DecodingSettings",
+        __config__=ConfigDict(extra="forbid", strict=True),
+        **{name: (hint, None) for name, hint in hints.items()},
+    )
 
 
 @dataclass

@@ -23,6 +23,7 @@ import numpy as np
 from ..audio import resample
 from ..errors import AudioreproError, InputError
 from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from .weights import load_pretrained_strict
 
 TRANSCRIPT = "<transcript>"
 DEMO_ASR = "demo-whisper-tiny-en"
@@ -136,7 +137,9 @@ class CascadeModel(AudioLanguageModel):
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
         self._asr_processor = WhisperProcessor.from_pretrained(self.asr_dir)
-        model = WhisperForConditionalGeneration.from_pretrained(self.asr_dir, dtype=self._torch_dtype())
+        model = load_pretrained_strict(
+            WhisperForConditionalGeneration, self.asr_dir, what="Whisper (cascade ASR)", dtype=self._torch_dtype()
+        )
         self._asr_model = model.to(self.device).eval()
 
     def _load_llm(self) -> None:
@@ -156,7 +159,7 @@ class CascadeModel(AudioLanguageModel):
             raise InputError(
                 self.llm_dir, "llm_template=chat_template but the tokenizer has no chat template"
             )
-        model = AutoModelForCausalLM.from_pretrained(self.llm_dir, dtype=self._torch_dtype())
+        model = load_pretrained_strict(AutoModelForCausalLM, self.llm_dir, what="cascade LLM", dtype=self._torch_dtype())
         self._llm_model = model.to(self.device).eval()
         self._llm_tokenizer = tokenizer
         self._llm_template = template

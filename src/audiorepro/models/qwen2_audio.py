@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import AudioreproError
 from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from .weights import load_pretrained_strict
 
 DEFAULT_CHECKPOINT = "Qwen/Qwen2-Audio-7B-Instruct"
 SAMPLE_RATE = 16_000
@@ -120,8 +121,12 @@ class Qwen2AudioModel(AudioLanguageModel):
         load = {"revision": revision, "local_files_only": local_files_only}
         self.processor = AutoProcessor.from_pretrained(self.model_path, **load)
         self.processor.tokenizer.padding_side = "left"
-        self.model = Qwen2AudioForConditionalGeneration.from_pretrained(
-            self.model_path, dtype=getattr(torch, self.dtype_name), **load
+        self.model = load_pretrained_strict(
+            Qwen2AudioForConditionalGeneration,
+            self.model_path,
+            what="Qwen2-Audio",
+            dtype=getattr(torch, self.dtype_name),
+            **load,
         )
         self.model.to(self.device).eval()
         self.checkpoint_generation_config = _json_safe(self.model.generation_config.to_diff_dict())

@@ -26,6 +26,7 @@ from typing import Any
 from ..errors import AudioreproError
 from ..paths import data_root
 from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from .weights import load_pretrained_strict
 
 DEFAULT_CHECKPOINT = "Qwen/Qwen-Audio-Chat"
 DEFAULT_SYSTEM = "You are a helpful assistant."
@@ -122,8 +123,13 @@ class QwenAudioChatModel(AudioLanguageModel):
             precision = {"bfloat16": {"bf16": True}, "float16": {"fp16": True}}.get(
                 self.dtype_name, {"fp32": True}
             )
-            model = AutoModelForCausalLM.from_pretrained(
-                self.model_path, device_map=self.device, **load, **precision
+            model = load_pretrained_strict(
+                AutoModelForCausalLM,
+                self.model_path,
+                what="Qwen-Audio-Chat",
+                device_map=self.device,
+                **load,
+                **precision,
             )
             model.eval()
         else:

@@ -16,7 +16,7 @@ import yaml
 
 from ..audio import audio_info
 from ..checksums import verify_file
-from ..errors import InputError
+from ..errors import BUNDLED_ADVICE, InputError
 from ..manifests import Manifest
 from ..paths import data_root
 
@@ -105,7 +105,7 @@ def _verified_root(manifest: Manifest, verify: bool) -> Path:
         raise InputError(root, f"bundled data folder of manifest {manifest.name!r} not found")
     if verify:
         for entry in manifest.files:
-            verify_file(root / entry.path, entry.sha256, entry.size)
+            verify_file(root / entry.path, entry.sha256, entry.size, advice=BUNDLED_ADVICE)
     return root
 
 

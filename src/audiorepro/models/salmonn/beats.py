@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import InputError
+from ..weights import torch_load_weights
 from .kaldi_fbank import fbank
 
 FBANK_MEAN = 15.41663
@@ -289,10 +290,7 @@ def load_beats(path: str | Path, *, device: str | torch.device = "cpu") -> BEATs
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "BEATs checkpoint not found")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise InputError(path, f"cannot read BEATs checkpoint ({e})") from e
+    checkpoint = torch_load_weights(path, "BEATs")
     if not isinstance(checkpoint, dict) or "cfg" not in checkpoint or "model" not in checkpoint:
         raise InputError(path, "not a BEATs checkpoint: expected a dict with 'cfg' and 'model'")
     model = BEATs(BEATsConfig.from_dict(checkpoint["cfg"]))

@@ -5,7 +5,8 @@ directory (HF layout with `tokenizer.model`), and the SALMONN `.pth` holding onl
 parts (Q-Former, LayerNorms, projection, LoRA). The reference loads the `.pth` with
 `strict=False`, which silently leaves LoRA at zero if a key is missing; here every tensor the
 network needs from the checkpoint must be present with the right shape, or loading stops with a
-list of what is wrong. Entries the network does not use (optimizer state, rotary `inv_freq`
+list of what is wrong (the Whisper and Vicuna folders are loaded just as strictly, see
+models/weights.py). Entries the network does not use (optimizer state, rotary `inv_freq`
 buffers of old transformers, unused Q-Former text layers) are ignored and reported."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import torch
 
 from ...errors import AudioreproError, InputError
+from ..weights import load_pretrained_strict, torch_load_weights
 from .beats import BEATs, BEATsConfig, load_beats
 from .configuration import LLM_FOR_CHECKPOINT_WIDTH, SalmonnPreset
 from .modeling_salmonn import SalmonnForConditionalGeneration
@@ -85,10 +87,7 @@ def read_salmonn_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], 
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "SALMONN checkpoint not found")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise InputError(path, f"cannot read SALMONN checkpoint with weights_only=True ({e})") from e
+    checkpoint = torch_load_weights(path, "SALMONN")
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("model"), dict):
         raise InputError(path, "not a SALMONN checkpoint: expected a dict with a 'model' state dict")
     return checkpoint["model"], sorted(k for k in checkpoint if k != "model")
@@ -345,9 +344,12 @@ def load_components(
             f"{whisper_config.encoder_layers} layers",
         )
 
-    speech_encoder = WhisperModel.from_pretrained(whisper_path, dtype=torch.float32).encoder
+    # strict: a tensor missing from Whisper or Vicuna must stop the run, not load random weights
+    speech_encoder = load_pretrained_strict(WhisperModel, whisper_path, what="Whisper", dtype=torch.float32).encoder
     beats = load_beats(beats_path)
-    llm = LlamaForCausalLM.from_pretrained(llm_path, dtype=llm_dtype, attn_implementation=attn_implementation)
+    llm = load_pretrained_strict(
+        LlamaForCausalLM, llm_path, what="Vicuna/LLaMA", dtype=llm_dtype, attn_implementation=attn_implementation
+    )
     model = assemble(
         speech_encoder,
         beats,

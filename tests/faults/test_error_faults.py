@@ -1,0 +1,109 @@
+"""Fault table, rows that used to end in a traceback: a full disk and a mistyped decoding setting
+become one-line errors naming the file (and field) (docs/faults.md). The full disk is simulated by
+making the atomic writers' fsync fail with ENOSPC, as a full filesystem does."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+
+import pytest
+from fault_support import (
+    asr_examples,
+    files_under,
+    no_predictions,
+    prediction,
+    run_cli,
+    tone,
+    write_jsonl,
+    write_wav,
+)
+
+SELECT = ("--suite", "demo", "--tasks", "demo-asr", "--models", "toy")
+
+
+def _disk_full(monkeypatch, name: str | None, code: int = errno.ENOSPC):
+    """fsync of files called `name` (of every file: None) fails with `code`: the disk is full."""
+    import audiorepro.jsonl
+
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if name is None or os.path.basename(os.readlink(f"/proc/self/fd/{fd}")) == name:
+            raise OSError(code, os.strerror(code))
+        real_fsync(fd)
+
+    monkeypatch.setattr(audiorepro.jsonl.os, "fsync", fsync)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT], ids=["ENOSPC", "EDQUOT"])
+def test_disk_full_while_appending_predictions(workspace, capsys, monkeypatch, code):
+    runs = workspace / "runs"
+    asr_examples(runs, {"a": write_wav(workspace / "audio" / "a.wav", tone(0.5))})
+    _disk_full(monkeypatch, "predictions.jsonl", code)
+
+    result = run_cli(capsys, "predict", *SELECT, "--no-progress")
+
+    out = runs / "demo" / "demo-asr" / "toy" / "predictions.jsonl"
+    assert result.rc == 2
+    assert result.error_line == (
+        f"{out}: cannot write: {os.strerror(code)} [{errno.errorcode[code]}]; the file is left as it was"
+    )
+    assert no_predictions(out.parent)  # the half-written batch was cut off again
+
+
+def test_disk_full_while_writing_scores(workspace, capsys, monkeypatch):
+    runs = workspace / "runs"
+    asr_examples(runs, {"a": write_wav(workspace / "audio" / "a.wav", tone(0.5))})
+    folder = runs / "demo" / "demo-asr" / "toy"
+    write_jsonl(folder / "predictions.jsonl", [prediction("a", "a b")])
+    _disk_full(monkeypatch, None)  # scores.json is written to a temporary file first, then renamed
+
+    result = run_cli(capsys, "score", *SELECT)
+
+    assert result.rc == 2
+    assert result.error_line == (
+        f"{folder / 'scores.json'}: cannot write: No space left on device [ENOSPC]; the file is left as it was"
+    )
+    assert files_under(folder) == ["predictions.jsonl"]  # no scores.json, no temporary file
+
+
+@pytest.fixture
+def tasks_copy(tmp_path, monkeypatch):
+    """The package's task YAMLs copied to a folder the test may edit (a user editing a task)."""
+    from audiorepro import tasks
+
+    folder = tmp_path / "tasks"
+    shutil.copytree(tasks.TASKS_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    monkeypatch.setattr(tasks, "TASKS_DIR", folder)
+    tasks._index.cache_clear()
+    yield folder
+    tasks._index.cache_clear()
+
+
+def test_mistyped_decoding_setting_in_a_task_yaml_fails_validation(workspace, tasks_copy, capsys):
+    runs = workspace / "runs"
+    asr_examples(runs, {"a": write_wav(workspace / "audio" / "a.wav", tone(0.5))})
+    task_file = tasks_copy / "demo" / "demo-asr.yaml"
+    task_file.write_text(task_file.read_text() + 'decoding: {max_new_tokens: "sixty"}\n')
+
+    result = run_cli(capsys, "predict", *SELECT, "--no-progress")
+
+    assert result.rc == 2
+    assert result.error_line == (
+        f"{task_file}: field 'decoding': Value error, max_new_tokens: Input should be a valid integer (got 'sixty')"
+    )
+    assert not (runs / "demo" / "demo-asr" / "toy").exists()
+
+
+def test_mistyped_decoding_override_fails_before_the_model_loads(workspace, capsys):
+    runs = workspace / "runs"
+    asr_examples(runs, {"a": write_wav(workspace / "audio" / "a.wav", tone(0.5))})
+
+    result = run_cli(capsys, "predict", *SELECT, "--decoding", "max_new_tokens=sixty", "--no-progress")
+
+    assert result.rc == 2
+    assert result.error_line == "--decoding: max_new_tokens: Input should be a valid integer (got 'sixty')"
+    assert not (runs / "demo" / "demo-asr" / "toy").exists()
+

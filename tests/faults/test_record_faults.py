@@ -1,0 +1,98 @@
+"""Fault table, record rows: `score` never trusts verdicts or predictions blindly, and `predict`
+never resumes over a damaged predictions file (docs/faults.md)."""
+
+from __future__ import annotations
+
+import json
+
+from fault_support import (
+    SAKURA_TASK,
+    asr_examples,
+    prediction,
+    run_cli,
+    sakura_run,
+    tone,
+    write_jsonl,
+    write_wav,
+)
+
+OUTPUTS = {"a1": "(a) Female", "a2": "(b) Male"}  # ground truth (a): one right, one wrong
+SELECT = ("--suite", "sakura", "--tasks", SAKURA_TASK, "--models", "m")
+
+
+def _judged(workspace, capsys):
+    folder = sakura_run(workspace / "runs", OUTPUTS)
+    assert run_cli(capsys, "judge", *SELECT, "--judge", "matcher").rc == 0
+    return folder
+
+
+def test_score_refuses_verdicts_for_answers_that_changed_since_judging(workspace, capsys):
+    folder = _judged(workspace, capsys)
+    write_jsonl(folder / "predictions.jsonl", [prediction("a1", "(a) Female"), prediction("a2", "(a) Female")])
+
+    result = run_cli(capsys, "score", *SELECT)
+
+    assert result.rc == 2
+    assert result.error_line == (
+        f"{folder / 'verdicts.jsonl'}: 1 of 2 verdicts were given for other answers than the predictions hold now "
+        "(e.g. 'a2'); rerun `audiorepro judge` for these predictions"
+    )
+    assert not (folder / "scores.json").exists()
+
+
+def test_score_refuses_duplicate_verdict_ids(workspace, capsys):
+    """A copied 'correct' line would move the accuracy from 0.5 to 1.0."""
+    folder = _judged(workspace, capsys)
+    lines = (folder / "verdicts.jsonl").read_text().splitlines()
+    correct = next(line for line in lines if json.loads(line)["verdict"] == "correct")
+    wrong_id = next(json.loads(line)["id"] for line in lines if json.loads(line)["verdict"] != "correct")
+    (folder / "verdicts.jsonl").write_text("\n".join([*lines, correct.replace('"a1"', f'"{wrong_id}"')]) + "\n")
+
+    result = run_cli(capsys, "score", *SELECT)
+
+    assert result.rc == 2
+    assert result.error_line == (
+        f"{folder / 'verdicts.jsonl'}: duplicate verdict id {wrong_id!r} (records 2 and 3); rerun `audiorepro judge`"
+    )
+    assert not (folder / "scores.json").exists()
+
+
+def test_predict_refuses_to_resume_over_duplicate_prediction_ids(workspace, capsys):
+    runs = workspace / "runs"
+    clip = write_wav(workspace / "audio" / "a.wav", tone(0.5))
+    asr_examples(runs, {"a": clip, "b": clip, "c": clip})
+    out = write_jsonl(runs / "demo" / "demo-asr" / "toy" / "predictions.jsonl", [prediction("a", "x"), prediction("a", "y")])
+    before = out.read_bytes()
+
+    result = run_cli(capsys, "predict", "--suite", "demo", "--tasks", "demo-asr", "--models", "toy", "--no-progress")
+
+    assert result.rc == 2
+    assert result.error_line == (
+        f"{out}: duplicate prediction id 'a' (records 1 and 2); the file was edited or written by two "
+        "processes at once. Delete one, or rerun predict with --restart"
+    )
+    assert out.read_bytes() == before  # nothing appended to a file in that state
+    assert not (out.parent / "scores.json").exists()
+
+
+def test_last_record_without_final_newline_is_scored_and_kept_by_resume(workspace, capsys):
+    """A complete JSON object is a record with or without its newline; only a cut line is torn."""
+    runs = workspace / "runs"
+    clip = write_wav(workspace / "audio" / "a.wav", tone(0.5))
+    asr_examples(runs, {"a": clip, "b": clip})
+    out = write_jsonl(
+        runs / "demo" / "demo-asr" / "toy" / "predictions.jsonl",
+        [prediction("a", "a b"), prediction("b", "a c")],
+        final_newline=False,
+    )
+    select = ("--suite", "demo", "--tasks", "demo-asr", "--models", "toy")
+
+    assert run_cli(capsys, "score", *select).rc == 0
+    scores = json.loads((out.parent / "scores.json").read_text())
+    assert scores["n"] == 2 and scores["value"] == 25.0  # WER: 1 substitution in 4 reference words
+
+    resumed = run_cli(capsys, "predict", *select, "--no-progress")
+    assert resumed.rc == 0, resumed.err
+    lines = out.read_text().splitlines(keepends=True)
+    assert [json.loads(line)["id"] for line in lines] == ["a", "b"]  # kept, not predicted again
+    assert lines[-1].endswith("\n")
