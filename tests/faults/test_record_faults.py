@@ -52,7 +52,7 @@ def test_score_refuses_duplicate_verdict_ids(workspace, capsys):
 
     assert result.rc == 2
     assert result.error_line == (
-        f"{folder / 'verdicts.jsonl'}: duplicate verdict id {wrong_id!r} (records 2 and 3); rerun `audiorepro judge`"
+        f"{folder / 'verdicts.jsonl'}: duplicate verdict id {wrong_id!r} (sakura) (records 2 and 3); rerun `audiorepro judge`"
     )
     assert not (folder / "scores.json").exists()
 
