@@ -247,12 +247,15 @@ def check_file(
 # --------------------------------------------------------------------------------------------
 
 
-def verify(manifest: Manifest, *, deep: bool = True, rehash: bool = False) -> list[FileStatus]:
+def verify(
+    manifest: Manifest, *, deep: bool = True, rehash: bool = False, root: Path | None = None
+) -> list[FileStatus]:
     """Status of every file of a manifest. deep=False skips hashing files not verified before
     (they are reported 'present'); sizes are always checked. rehash=True ignores hashes recorded
-    for unchanged size and mtime (a same-size edit with a restored mtime is still caught)."""
+    for unchanged size and mtime (a same-size edit with a restored mtime is still caught). `root`
+    checks a copy elsewhere (a model's `model_path=DIR`) against the same manifest and lock."""
     lock = _read_lock()
-    root = files_root(manifest)
+    root = files_root(manifest) if root is None else Path(root)
     manual = manifest.source.type == "manual"
     statuses, newly_verified = [], []
     for entry in all_files(manifest):

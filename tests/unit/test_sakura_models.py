@@ -10,14 +10,12 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from audiorepro.audio import load_audio
 from audiorepro.models.base import GenerationRequest
 from audiorepro.models.qwen2_audio import Qwen2AudioModel
 from audiorepro.models.qwen2_audio_vllm import build_prompt as vllm_prompt
 from audiorepro.models.qwen2_audio_vllm import sampling_params_kwargs
-from audiorepro.models.qwen_audio_chat import QwenAudioChatModel, chatml_context
 from sakura_support import build_tiny_qwen2_audio
 
 
@@ -117,66 +115,6 @@ def test_vllm_sampling_params():
         20,
         1.1,
     )
-
-
-class FakeQwenTokenizer:
-    """Stands in for the remote tokenizer: `from_list_format` as the model card documents it."""
-
-    def from_list_format(self, items):
-        text, n_audio = "", 0
-        for item in items:
-            if "audio" in item:
-                n_audio += 1
-                text += f"Audio {n_audio}:<audio>{item['audio']}</audio>\n"
-            else:
-                text += item["text"]
-        return text
-
-    def encode(self, text):
-        return list(text.encode())
-
-
-class FakeQwenChatModel:
-    """Records each `chat` call and answers with a draw from torch's RNG (to observe seeding)."""
-
-    def __init__(self):
-        self.calls = []
-
-    def chat(self, tokenizer, query, history, system, **kwargs):
-        self.calls.append({"query": query, "history": history, "system": system, "kwargs": kwargs})
-        return f"{torch.rand(1).item():.8f}", [(query, "x")]
-
-
-def test_qwen_audio_chat_uses_the_chat_api_seeded(snapshot_rows, tmp_path):
-    model = FakeQwenChatModel()
-    qac = QwenAudioChatModel(tokenizer=FakeQwenTokenizer(), model=model)
-    row = snapshot_rows[0]
-    assert chatml_context(row["qwen-audio-chat-query"]) == row["qwen-audio-chat"]
-    wav = tmp_path / "clip.wav"
-    requests = [
-        GenerationRequest("1", row["question"], np.zeros(10), audio_path=str(wav)),
-        GenerationRequest("2", "Another question? (a) x (b) y", np.zeros(10), audio_path=str(wav)),
-    ]
-    results = qac.generate(requests, qac.default_decoding())
-    assert model.calls[0]["query"] == f"Audio 1:<audio>{wav}</audio>\n{row['question']}"
-    assert qac.render_prompt(requests[0]) == chatml_context(model.calls[0]["query"])
-    assert all(c["history"] is None and c["system"] == "You are a helpful assistant." for c in model.calls)
-    assert model.calls[0]["kwargs"] == {
-        "do_sample": True,
-        "max_new_tokens": 512,
-        "top_p": 0.5,
-        "top_k": 0,
-        "temperature": 1.0,
-        "repetition_penalty": 1.0,
-    }
-    # the seed (1234, as the model card) is reset before every item: same draw for both
-    torch.manual_seed(1234)
-    expected = f"{torch.rand(1).item():.8f}"
-    assert [r.text for r in results] == [expected, expected]
-    greedy = QwenAudioChatModel(tokenizer=FakeQwenTokenizer(), model=model, decoding="greedy")
-    greedy.generate(requests[:1], greedy.default_decoding())
-    assert model.calls[-1]["kwargs"] == {"do_sample": False, "max_new_tokens": 512}
-    assert greedy.describe()["deviations"][0]["name"] == "decoding"
 
 
 def test_official_preset_follows_the_checkpoint_generation_config(qwen2):

@@ -1,4 +1,14 @@
-"""Qwen-Audio-Chat through its own remote code (`trust_remote_code=True`) and its chat API.
+"""Qwen-Audio-Chat through its own remote code (`trust_remote_code=True`) and its chat API, run in
+its own environment.
+
+The remote code needs transformers 4.32.0 (its requirements pin it) and fails under the main
+environment's transformers 5, so the model runs in `.venv-qwen-audio-chat`
+(`make setup-qwen-audio-chat`, requirements/qwen-audio-chat.lock.txt) as a worker subprocess
+(audiorepro/models/qwen_audio_chat_worker.py) spoken to in JSON lines. This class is the main
+side: the same interface, resume, provenance and decoding options as every other model; the
+worker's package versions go into `describe()`. The weights are the qwen-audio-chat manifest's,
+verified before the worker loads them (audiorepro.models.pinned); `--model-arg model_path=DIR`
+loads another directory.
 
 As the model card does it: `query = tokenizer.from_list_format([{"audio": path}, {"text": q}])`
 (giving `Audio 1:<audio>PATH</audio>\\n` + q), then `model.chat(tokenizer, query=query,
@@ -13,22 +23,29 @@ Decoding presets (recorded in `describe()`):
   seeds with `torch.manual_seed(1234)`; we reset the seed before every item, so an item's output
   does not depend on which items ran before it;
 - "greedy": do_sample=False, same length limit.
-
-The remote code was written for transformers 4.32 (its requirements pin transformers==4.32.0);
-run this model in an environment with that version if the installed transformers rejects it."""
+"""
 
 from __future__ import annotations
 
-import shutil
+import atexit
+import json
+import os
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..errors import AudioreproError
-from ..paths import data_root
+from ..paths import data_root, repo_root
 from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
-from .weights import load_pretrained_strict
+from .pinned import resolve_checkpoint
+from .placement import Placement
 
-DEFAULT_CHECKPOINT = "Qwen/Qwen-Audio-Chat"
+MANIFEST = "qwen-audio-chat"
+WORKER_SCRIPT = Path(__file__).with_name("qwen_audio_chat_worker.py")
+PROTOCOL = 1
+ENV_VAR = "AUDIOREPRO_QWEN_AUDIO_CHAT_PYTHON"
+SETUP_HINT = "run `make setup-qwen-audio-chat`"
 DEFAULT_SYSTEM = "You are a helpful assistant."
 README_SEED = 1234
 
@@ -46,15 +63,6 @@ OFFICIAL_SAMPLING = DecodingConfig(
 )
 GREEDY = OFFICIAL_SAMPLING.merged({"do_sample": False})
 DECODING_PRESETS = {"official": OFFICIAL_SAMPLING, "greedy": GREEDY}
-
-
-def query_items(request: GenerationRequest, audio_path: str | None) -> list[dict]:
-    """The list the model card hands to `tokenizer.from_list_format`."""
-    items: list[dict] = []
-    if audio_path is not None:
-        items.append({"audio": audio_path})
-    items.append({"text": request.prompt})
-    return items
 
 
 def chatml_context(query: str, system: str = DEFAULT_SYSTEM) -> str:
@@ -80,76 +88,195 @@ def chat_kwargs(decoding: DecodingConfig) -> dict[str, Any]:
     return kwargs
 
 
+class WorkerError(AudioreproError):
+    """The worker crashed, answered with an error, or broke the protocol."""
+
+
+def worker_python() -> Path:
+    """The Python of Qwen-Audio-Chat's environment: $AUDIOREPRO_QWEN_AUDIO_CHAT_PYTHON, else
+    .venv-qwen-audio-chat/ in the checkout (where `make setup-qwen-audio-chat` puts it)."""
+    configured = os.environ.get(ENV_VAR)
+    python = Path(configured) if configured else repo_root() / ".venv-qwen-audio-chat" / "bin" / "python"
+    if not python.is_file():
+        raise AudioreproError(
+            f"qwen-audio-chat runs in its own environment (transformers 4.32.0), not found at {python}: "
+            f"{SETUP_HINT} (or set {ENV_VAR} to that environment's python)"
+        )
+    return python
+
+
+class WorkerClient:
+    """One worker subprocess; requests and replies are JSON lines (protocol in
+    qwen_audio_chat_worker.py). Its stderr goes to a temporary file whose tail is shown when it
+    fails."""
+
+    def __init__(self, command: list[str], name: str = "qwen-audio-chat worker"):
+        self.name = name
+        self.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("PYTHONPATH", None)  # the worker environment must not see the main one's packages
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+            env=env,
+        )
+        atexit.register(self.close)
+        self.hello = self.receive("hello")
+        if self.hello.get("protocol") != PROTOCOL:
+            self.close()
+            raise WorkerError(
+                f"{self.name}: speaks protocol {self.hello.get('protocol')!r}, expected {PROTOCOL}; "
+                f"rerun {SETUP_HINT}"
+            )
+
+    def _stderr_tail(self, lines: int = 15) -> str:
+        self.stderr.seek(0)
+        tail = self.stderr.read().strip().splitlines()[-lines:]
+        return ("\n  " + "\n  ".join(tail)) if tail else ""
+
+    def receive(self, expected: str) -> dict[str, Any]:
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        if not line:
+            status = self.process.wait()
+            raise WorkerError(
+                f"{self.name} exited (status {status}) while {expected!r} was awaited{self._stderr_tail()}"
+            )
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            message = None
+        if not isinstance(message, dict) or "type" not in message:
+            self.close()
+            raise WorkerError(
+                f"{self.name} sent a malformed line instead of {expected!r}: {line.strip()[:200]!r}"
+            )
+        if message["type"] == "error":
+            raise WorkerError(f"{self.name}: {message.get('message')}{self._stderr_tail(5)}")
+        if message["type"] != expected:
+            self.close()
+            raise WorkerError(f"{self.name} answered {message['type']!r} where {expected!r} was expected")
+        return message
+
+    def request(self, message: dict[str, Any], expected: str) -> dict[str, Any]:
+        if self.process.poll() is not None:
+            raise WorkerError(
+                f"{self.name} is not running (status {self.process.returncode}){self._stderr_tail()}"
+            )
+        try:
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            status = self.process.wait()
+            raise WorkerError(f"{self.name} exited (status {status}){self._stderr_tail()}") from None
+        reply = self.receive(expected)
+        if "id" in message and reply.get("id") != message["id"]:
+            self.close()
+            raise WorkerError(f"{self.name} answered id {reply.get('id')!r} to request {message['id']!r}")
+        return reply
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.write(json.dumps({"type": "shutdown"}) + "\n")
+                self.process.stdin.flush()
+                self.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+
+
 class QwenAudioChatModel(AudioLanguageModel):
     name = "qwen-audio-chat"
 
     def __init__(
         self,
-        model_path: str = DEFAULT_CHECKPOINT,
+        model_path: str | None = None,
         *,
-        revision: str | None = None,
         decoding: str = "official",
         dtype: str | None = None,
         device: str | None = None,
         system_prompt: str = DEFAULT_SYSTEM,
-        local_files_only: bool = False,
-        tokenizer: Any = None,
-        model: Any = None,
+        device_map: str | None = None,
+        max_memory: Any = None,
+        load_in_8bit: bool | str = False,
+        worker_command: list[str] | None = None,
     ):
-        """`tokenizer`/`model` may be given ready-made (tests); otherwise they are loaded with
-        trust_remote_code from `model_path`."""
+        """`worker_command` replaces `[<env python>, qwen_audio_chat_worker.py]` (tests run a
+        fake worker with it)."""
         if decoding not in DECODING_PRESETS:
             raise AudioreproError(
                 f"qwen-audio-chat: unknown decoding preset {decoding!r}; choose {sorted(DECODING_PRESETS)}"
             )
-        self.model_path = str(model_path)
-        self.revision = revision
         self.decoding_preset = decoding
         self.system_prompt = system_prompt
-        if model is None or tokenizer is None:
-            if shutil.which("ffmpeg") is None:
-                raise AudioreproError(
-                    "qwen-audio-chat reads audio with the ffmpeg command, which is not on PATH "
-                    "(apt-get install ffmpeg)"
-                )
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-
-            self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-            self.dtype_name = dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
-            load = {"revision": revision, "local_files_only": local_files_only, "trust_remote_code": True}
-            tokenizer = AutoTokenizer.from_pretrained(self.model_path, **load)
-            # the remote code takes its precision as bf16=/fp16= flags rather than a dtype
-            precision = {"bfloat16": {"bf16": True}, "float16": {"fp16": True}}.get(
-                self.dtype_name, {"fp32": True}
+        self.placement = Placement.from_options(
+            self.name, device_map=device_map, max_memory=max_memory, load_in_8bit=load_in_8bit
+        )
+        if worker_command is None:
+            worker_command = [str(worker_python()), str(WORKER_SCRIPT)]
+        self.checkpoint = resolve_checkpoint(MANIFEST, model_path)
+        self.model_path = str(self.checkpoint.path)
+        self.worker = WorkerClient(list(worker_command))
+        self.environment = self.worker.hello.get("versions", {})
+        if not self.worker.hello.get("ffmpeg"):
+            self.worker.close()
+            raise AudioreproError(
+                "qwen-audio-chat reads audio with the ffmpeg command, which is not on the worker's PATH "
+                "(apt-get install ffmpeg, or AUDIOREPRO_WITH_FFMPEG=1 scripts/install_system_packages.sh)"
             )
-            model = load_pretrained_strict(
-                AutoModelForCausalLM,
-                self.model_path,
-                what="Qwen-Audio-Chat",
-                device_map=self.device,
-                **load,
-                **precision,
+        if self.placement.load_in_8bit and not self.environment.get("bitsandbytes"):
+            self.worker.close()
+            raise AudioreproError(
+                "qwen-audio-chat: load_in_8bit needs bitsandbytes in the worker environment "
+                f"({self.worker.name}; {SETUP_HINT} with bitsandbytes added)"
             )
-            model.eval()
-        else:
-            self.device = device or "cpu"
-            self.dtype_name = dtype or "float32"
-        self.tokenizer = tokenizer
-        self.model = model
+        self.load_info = self.worker.request(
+            {
+                "type": "load",
+                "model_path": self.model_path,
+                "dtype": dtype,
+                "device": device,
+                "device_map": self.placement.device_map,
+                "max_memory": {str(k): v for k, v in (self.placement.max_memory or {}).items()} or None,
+                "load_in_8bit": self.placement.load_in_8bit,
+            },
+            "loaded",
+        )["info"]
+        self.device = self.load_info.get("device", device or "cpu")
+        self.dtype_name = self.load_info.get("dtype", dtype or "float32")
+        self._samples_dir: tempfile.TemporaryDirectory | None = None
 
     def _audio_path(self, request: GenerationRequest) -> str | None:
+        """The file the remote code reads with ffmpeg: the request's file, or its samples written
+        to a temporary 16-bit WAV when it has none."""
         if request.audio is None and request.audio_path is None:
             return None
         if request.audio_path is None:
-            raise AudioreproError(
-                f"{request.id}: qwen-audio-chat reads audio files itself and needs audio_path"
-            )
+            from ..audio import write_wav_atomic
+
+            if self._samples_dir is None:
+                self._samples_dir = tempfile.TemporaryDirectory(prefix="qwen-audio-chat-")
+            path = Path(self._samples_dir.name) / f"{len(os.listdir(self._samples_dir.name))}.wav"
+            return str(write_wav_atomic(path, request.audio, request.sample_rate))
         path = Path(request.audio_path)
         return str(path if path.is_absolute() else data_root() / path)
 
     def build_query(self, request: GenerationRequest) -> str:
-        return self.tokenizer.from_list_format(query_items(request, self._audio_path(request)))
+        reply = self.worker.request(
+            {
+                "type": "query",
+                "id": request.id,
+                "prompt": request.prompt,
+                "audio_path": self._audio_path(request),
+            },
+            "query",
+        )
+        return reply["query"]
 
     def render_prompt(self, request: GenerationRequest) -> str:
         return chatml_context(self.build_query(request), self.system_prompt)
@@ -161,27 +288,36 @@ class QwenAudioChatModel(AudioLanguageModel):
         return 0.0  # one query at a time: keep the input order
 
     def generate(self, batch: list[GenerationRequest], decoding: DecodingConfig) -> list[GenerationResult]:
-        import torch
-
         decoding = self.default_decoding().merged(decoding)
         results = []
         for request in batch:
-            query = self.build_query(request)
-            torch.manual_seed(decoding.seed if decoding.seed is not None else README_SEED)
-            response, _history = self.model.chat(
-                self.tokenizer, query=query, history=None, system=self.system_prompt, **chat_kwargs(decoding)
+            reply = self.worker.request(
+                {
+                    "type": "generate",
+                    "id": request.id,
+                    "prompt": request.prompt,
+                    "audio_path": self._audio_path(request),
+                    "system": self.system_prompt,
+                    "seed": decoding.seed if decoding.seed is not None else README_SEED,
+                    "chat_kwargs": chat_kwargs(decoding),
+                },
+                "result",
             )
-            ids = list(self.tokenizer.encode(response))
-            finish = "length" if len(ids) >= decoding.max_new_tokens else "eos"
+            missing = {"text", "token_ids", "finish_reason"} - set(reply)
+            if missing:
+                raise WorkerError(f"{self.worker.name}: result for {request.id!r} lacks {sorted(missing)}")
             results.append(
                 GenerationResult(
-                    text=response.strip(), raw_text=response, token_ids=ids, finish_reason=finish
+                    text=reply["text"].strip(),
+                    raw_text=reply["text"],
+                    token_ids=list(reply["token_ids"]),
+                    finish_reason=reply["finish_reason"],
                 )
             )
         return results
 
-    def describe(self) -> dict[str, Any]:
-        deviations = []
+    def deviations(self) -> list[dict[str, Any]]:
+        deviations = list(self.checkpoint.deviations())
         if self.decoding_preset == "greedy":
             deviations.append(
                 {
@@ -198,15 +334,37 @@ class QwenAudioChatModel(AudioLanguageModel):
             deviations.append(
                 {"name": "system_prompt", "value": self.system_prompt, "reference": DEFAULT_SYSTEM}
             )
+        deviations += self.placement.deviations("bfloat16 weights (model card)")
+        return deviations
+
+    def identity(self) -> dict[str, Any]:
+        """describe() without where the weights lie or how layers were placed (no effect on outputs)."""
+        described = self.describe()
+        described["checkpoint"] = {k: v for k, v in described["checkpoint"].items() if k != "path"}
+        for key in ("model_path", "placement", "device_map"):
+            described.pop(key, None)
+        return described
+
+    def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "implementation": "remote code (trust_remote_code) model.chat",
+            "implementation": "remote code (trust_remote_code) model.chat in a worker subprocess",
             "model_path": self.model_path,
-            "revision": self.revision,
+            "checkpoint": self.checkpoint.provenance(),
+            "environment": self.environment,
             "dtype": self.dtype_name,
             "device": self.device,
+            "placement": {
+                **self.placement.describe(),
+                "hf_device_map": self.load_info.get("hf_device_map") or None,
+            },
             "decoding_preset": self.decoding_preset,
             "decoding": self.default_decoding().to_dict(),
             "seed_policy": "torch.manual_seed(seed) before every item",
-            "deviations": deviations,
+            "deviations": self.deviations(),
         }
+
+    def close(self) -> None:
+        self.worker.close()
+        if self._samples_dir is not None:
+            self._samples_dir.cleanup()
