@@ -55,17 +55,31 @@ def main() -> int:
         return 2
 
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
     args.out.mkdir(parents=True, exist_ok=True)
     for name in CODE_FILES:
         shutil.copyfile(args.code / name, args.out / name)
+    if (args.code / "cpp_kernels.py").is_file():
+        shutil.copyfile(args.code / "cpp_kernels.py", args.out / "cpp_kernels.py")
+    else:
+        # The Hugging Face repo ships cpp_kernels.py (KV-cache quantization kernels, imported only
+        # when use_cache_quantization is on); the GitHub copy does not, and transformers' loader
+        # needs every relative import of modeling_qwen.py to exist.
+        (args.out / "cpp_kernels.py").write_text(
+            'raise ImportError("KV-cache quantization kernels are not part of this copy")\n', encoding="utf-8"
+        )
     config = json.loads((args.code / "config.json").read_text(encoding="utf-8"))
     config.update(TINY)
     config["audio"] = {**config["audio"], **TINY_AUDIO}
     (args.out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     shutil.copyfile(generation, args.out / "generation_config.json")
 
+    # The real vocabulary is padded past the tokenizer's last id (155947 > 155165); a trained model
+    # never emits the padding ids but a random one does, and decoding them fails. Trim to the
+    # tokenizer's ids.
+    config["vocab_size"] = len(AutoTokenizer.from_pretrained(args.out, trust_remote_code=True))
+    (args.out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     torch.manual_seed(args.seed)
     model_config = AutoConfig.from_pretrained(args.out, trust_remote_code=True, fp32=True)
     model = AutoModelForCausalLM.from_config(model_config, trust_remote_code=True, torch_dtype=torch.float32)

@@ -13,21 +13,27 @@ Decoding presets (recorded in `describe()`):
   of the README's `max_length=256` (which counts the up-to-750 audio tokens of the prompt);
 - "greedy": the official chat evaluation's greedy decoding (max_new_tokens 256, min_new_tokens 1).
 Sampled outputs are seeded per batch; with the predict runner's deterministic batching a rerun
-gives the same outputs, but the same item in another batch can differ (sampling)."""
+gives the same outputs, but the same item in another batch can differ (sampling).
+
+The weights are the qwen2-audio-7b-instruct manifest's, verified before loading
+(audiorepro.models.pinned); `--model-arg model_path=DIR` loads another directory.
+`device_map=auto` / `load_in_8bit=true` place the model over several cards or in 8 bit
+(audiorepro.models.placement)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import AudioreproError
 from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from .pinned import resolve_checkpoint
+from .placement import Placement
 from .weights import load_pretrained_strict
 
-DEFAULT_CHECKPOINT = "Qwen/Qwen2-Audio-7B-Instruct"
+MANIFEST = "qwen2-audio-7b-instruct"
 SAMPLE_RATE = 16_000
 
 # The checkpoint's generation_config.json as published (third-party copy, verified against the
@@ -95,14 +101,16 @@ class Qwen2AudioModel(AudioLanguageModel):
 
     def __init__(
         self,
-        model_path: str = DEFAULT_CHECKPOINT,
+        model_path: str | None = None,
         *,
-        revision: str | None = None,
         decoding: str = "official",
         dtype: str | None = None,
         device: str | None = None,
         system_prompt: str | None = None,
-        local_files_only: bool = False,
+        device_map: str | None = None,
+        max_memory: Any = None,
+        offload_folder: str | None = None,
+        load_in_8bit: bool | str = False,
     ):
         import torch
         from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
@@ -111,24 +119,34 @@ class Qwen2AudioModel(AudioLanguageModel):
             raise AudioreproError(
                 f"qwen2-audio: unknown decoding preset {decoding!r}; choose {sorted(DECODING_PRESETS)}"
             )
-        self.model_path = str(model_path)
-        self.revision = revision
+        self.placement = Placement.from_options(
+            self.name,
+            device_map=device_map,
+            max_memory=max_memory,
+            offload_folder=offload_folder,
+            load_in_8bit=load_in_8bit,
+        )
+        self.placement.check_available(self.name)
+        self.checkpoint = resolve_checkpoint(MANIFEST, model_path)
+        self.model_path = str(self.checkpoint.path)
         self.decoding_preset = decoding
         self.system_prompt = system_prompt
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         # bf16 on GPU as the official eval (torch_dtype='auto' resolves to the checkpoint's bf16)
         self.dtype_name = dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
-        load = {"revision": revision, "local_files_only": local_files_only}
-        self.processor = AutoProcessor.from_pretrained(self.model_path, **load)
+        self.processor = AutoProcessor.from_pretrained(self.model_path, local_files_only=True)
         self.processor.tokenizer.padding_side = "left"
         self.model = load_pretrained_strict(
             Qwen2AudioForConditionalGeneration,
             self.model_path,
             what="Qwen2-Audio",
             dtype=getattr(torch, self.dtype_name),
-            **load,
+            local_files_only=True,
+            **self.placement.from_pretrained_kwargs(self.device),
         )
-        self.model.to(self.device).eval()
+        if not self.placement.dispatched:
+            self.model.to(self.device)
+        self.model.eval()
         self.checkpoint_generation_config = _json_safe(self.model.generation_config.to_diff_dict())
 
     # ---- prompts -------------------------------------------------------------------------
@@ -192,8 +210,16 @@ class Qwen2AudioModel(AudioLanguageModel):
         raw = tokenizer.decode(token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
         return GenerationResult(text=text.strip(), raw_text=raw, token_ids=ids, finish_reason=finish)
 
+    def identity(self) -> dict[str, Any]:
+        """describe() without where the weights lie or how layers were placed (no effect on outputs)."""
+        described = self.describe()
+        described["checkpoint"] = {k: v for k, v in described["checkpoint"].items() if k != "path"}
+        for key in ("model_path", "placement"):
+            described.pop(key, None)
+        return described
+
     def describe(self) -> dict[str, Any]:
-        deviations = []
+        deviations = list(self.checkpoint.deviations())
         if self.decoding_preset == "official":
             deviations.append(
                 {
@@ -231,26 +257,20 @@ class Qwen2AudioModel(AudioLanguageModel):
                     "reference": "You are a helpful assistant.",
                 }
             )
+        deviations += self.placement.deviations("bfloat16 weights (official chat evaluation)")
         return {
             "name": self.name,
             "implementation": "transformers Qwen2AudioForConditionalGeneration",
             "model_path": self.model_path,
-            "revision": self.revision,
-            "config_sha256": _config_sha256(self.model_path),
+            "checkpoint": self.checkpoint.provenance(),
             "dtype": self.dtype_name,
             "device": self.device,
+            "placement": self.placement.describe(self.model),
             "decoding_preset": self.decoding_preset,
             "decoding": self.default_decoding().to_dict(),
             "checkpoint_generation_config": self.checkpoint_generation_config,
             "deviations": deviations,
         }
-
-
-def _config_sha256(model_path: str) -> str | None:
-    from ..checksums import sha256_file
-
-    config = Path(model_path) / "config.json"
-    return sha256_file(config) if config.is_file() else None
 
 
 def _json_safe(value: Any) -> Any:

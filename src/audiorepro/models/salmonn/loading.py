@@ -321,8 +321,10 @@ def load_components(
     llm_dtype: torch.dtype,
     qformer_num_heads: int | None,
     attn_implementation: str = "sdpa",
+    llm_load_kwargs: dict[str, Any] | None = None,
 ) -> tuple[SalmonnForConditionalGeneration, LoadReport]:
-    """Load and cross-check the four components (on CPU; the caller moves the model)."""
+    """Load and cross-check the four components (on CPU; the caller moves the model, except an
+    LLM placed by `llm_load_kwargs` such as device_map or 8-bit, see models/placement.py)."""
     from transformers import LlamaConfig, LlamaForCausalLM, WhisperConfig, WhisperModel
 
     state, extra_top_level = read_salmonn_checkpoint(ckpt_path)
@@ -348,7 +350,12 @@ def load_components(
     speech_encoder = load_pretrained_strict(WhisperModel, whisper_path, what="Whisper", dtype=torch.float32).encoder
     beats = load_beats(beats_path)
     llm = load_pretrained_strict(
-        LlamaForCausalLM, llm_path, what="Vicuna/LLaMA", dtype=llm_dtype, attn_implementation=attn_implementation
+        LlamaForCausalLM,
+        llm_path,
+        what="Vicuna/LLaMA",
+        dtype=llm_dtype,
+        attn_implementation=attn_implementation,
+        **(llm_load_kwargs or {}),
     )
     model = assemble(
         speech_encoder,

@@ -17,6 +17,7 @@ from ...audio import TARGET_SR, resample
 from ...checksums import sha256_file
 from ...errors import AudioreproError, InputError
 from ..base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from ..placement import Placement
 from .configuration import (
     MAX_AUDIO_SECONDS,
     REFERENCE_DTYPE,
@@ -59,6 +60,35 @@ def _component_path(
     return files[0]
 
 
+def _move_all_but_llm(network: torch.nn.Module, device: torch.device) -> None:
+    """Everything but the LLM to `device`; accelerate has already placed the LLM's layers."""
+    for name, child in network.named_children():
+        if name != "llama_model":
+            child.to(device)
+    for param in network.parameters(recurse=False):
+        param.data = param.data.to(device)
+
+
+def _align_lora_with_base_layers(llm: torch.nn.Module) -> None:
+    """The LoRA weights loaded from the SALMONN checkpoint onto the device where their layer runs
+    (accelerate's hook on the enclosing block names it; offloaded blocks run on their hook's
+    execution device too)."""
+    execution = {}
+    for name, module in llm.named_modules():
+        hook = getattr(module, "_hf_hook", None)
+        device = getattr(hook, "execution_device", None)
+        if device is not None:
+            execution[name] = torch.device(device) if not isinstance(device, int) else torch.device("cuda", device)
+    if not execution:
+        return
+    for name, param in llm.named_parameters():
+        if ".lora_" not in name:
+            continue
+        owner = max((m for m in execution if name.startswith(m + ".") or m == ""), key=len, default=None)
+        if owner is not None and param.device != execution[owner]:
+            param.data = param.data.to(execution[owner])
+
+
 class SalmonnModel(AudioLanguageModel):
     name = "salmonn"
     #: v1 reads at most 30 s, cut before resampling; a runner that loads audio itself should pass
@@ -79,8 +109,22 @@ class SalmonnModel(AudioLanguageModel):
         qformer_num_heads: int | None = None,
         attn_implementation: str = "sdpa",
         hash_llm_files: bool = False,
+        device_map: str | dict | None = None,
+        max_memory: Any = None,
+        offload_folder: str | None = None,
+        load_in_8bit: bool | str = False,
     ):
+        """`device_map`, `max_memory`, `offload_folder`, `load_in_8bit`: where Vicuna's layers go
+        (audiorepro.models.placement); the encoders, Q-Former and projection stay on `device`."""
         self.preset = get_preset(preset)
+        self.placement = Placement.from_options(
+            "SALMONN",
+            device_map=device_map,
+            max_memory=max_memory,
+            offload_folder=offload_folder,
+            load_in_8bit=load_in_8bit,
+        )
+        self.placement.check_available("SALMONN")
         paths = {
             "whisper_path": whisper_path,
             "beats_path": beats_path,
@@ -120,11 +164,16 @@ class SalmonnModel(AudioLanguageModel):
             llm_dtype=DTYPES[dtype],
             qformer_num_heads=qformer_num_heads,
             attn_implementation=attn_implementation,
+            llm_load_kwargs=self.placement.from_pretrained_kwargs(str(self.device)),
         )
         if dtype != "float32":
             # the reference's mixed precision: fp32 encoder weights under half-precision autocast
             self.network.encoder_autocast_dtype = DTYPES[dtype]
-        self.network.to(self.device)
+        if self.placement.dispatched:
+            _move_all_but_llm(self.network, self.device)
+            _align_lora_with_base_layers(self.network.llama_model)
+        else:
+            self.network.to(self.device)
         self.feature_extractor = WhisperFeatureExtractor.from_pretrained(self.paths["whisper_path"])
         self.tokenizer = self._load_tokenizer(self.paths["llm_path"])
         self.llm = self.network.llama_model.get_base_model()  # LlamaForCausalLM with LoRA layers injected
@@ -319,6 +368,7 @@ class SalmonnModel(AudioLanguageModel):
                     "reference": "v1 concatenates fp32 speech with fp16 token embeddings (fp32 residual at the prompt step)",
                 }
             )
+        out += self.placement.deviations("float16 Vicuna (reference low_resource=False)")
         d = self.default_decoding().merged(decoding)
         out.append(
             {
@@ -349,6 +399,7 @@ class SalmonnModel(AudioLanguageModel):
             },
             "dtype": self.dtype_name,
             "device": str(self.device),
+            "placement": self.placement.describe(self.llm),
             "lora_scaling": self.lora_scaling,
             "prompt_template": "USER: <Speech><SpeechHere></Speech> {instruction}\\nASSISTANT:",
             "default_decoding": self.default_decoding().to_dict(),

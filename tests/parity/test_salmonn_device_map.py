@@ -1,0 +1,91 @@
+"""`--model-arg device_map=auto` spreads Vicuna's layers over devices without changing a single
+output. On CPU the two "devices" are RAM with a small max_memory budget and disk (accelerate
+offloads the layers that do not fit and streams them in through its hooks): the split model must
+give the tiny golden fixture's ids (recorded from the original SALMONN code) and exactly the
+unsplit model's ids, logits and beams."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from salmonn_helpers import build_model
+
+from audiorepro.audio import load_audio
+from audiorepro.errors import AudioreproError
+from audiorepro.models.base import DecodingConfig
+
+INPUTS = ["speech_16k", "synth_16k", "stereo_44k"]
+
+
+@pytest.fixture(scope="module")
+def root(fixtures_dir):
+    return fixtures_dir / "salmonn_parity"
+
+
+@pytest.fixture(scope="module")
+def fixture_info(root):
+    return json.loads((root / "fixture.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def unsplit(root):
+    return build_model(root)
+
+
+@pytest.fixture(scope="module")
+def split(root, tmp_path_factory):
+    # 700 kB of RAM for the ~840 kB float32 LLM: the first blocks stay in RAM, the rest goes to disk
+    return build_model(
+        root,
+        device_map="auto",
+        max_memory="cpu=700KB",
+        offload_folder=str(tmp_path_factory.mktemp("offload")),
+    )
+
+
+def waveforms(root):
+    return [load_audio(root / "inputs" / f"{name}.wav", max_seconds=30) for name in INPUTS]
+
+
+def test_the_llm_is_really_split(split):
+    placement = split.describe()["placement"]
+    devices = set(placement["hf_device_map"].values())
+    assert devices == {"cpu", "disk"}, placement["hf_device_map"]
+    assert placement["device_map"] == "auto" and placement["load_in_8bit"] is False
+    assert not [d for d in split.describe()["deviations"] if d["name"] == "load_in_8bit"]
+
+
+@pytest.mark.parametrize("num_beams", [1, 4])
+def test_split_outputs_equal_the_unsplit_model_and_the_fixture(split, unsplit, root, fixture_info, num_beams):
+    instruction = fixture_info["prompt"]["instruction"]
+    decoding = DecodingConfig(num_beams=num_beams, do_sample=False, max_new_tokens=24, min_new_tokens=0)
+    wavs = waveforms(root)
+    ours = split.generate_ids(wavs, [instruction] * len(wavs), decoding)
+    theirs = unsplit.generate_ids(wavs, [instruction] * len(wavs), decoding)
+    assert [h.token_ids for h in ours] == [h.token_ids for h in theirs]
+    key = "greedy" if num_beams == 1 else "beam4"
+    for name, hyp in zip(INPUTS, ours, strict=True):
+        info = next(i for i in fixture_info["inputs"] if i["name"] == name)
+        assert hyp.token_ids == [int(t) for t in info["generation"][key]["ids"][1:]], name
+
+
+def test_split_logits_are_bitwise_equal(split, unsplit, root, fixture_info):
+    instruction = fixture_info["prompt"]["instruction"]
+    wav = waveforms(root)[:1]
+    with torch.no_grad():
+        _, embeds, mask = unsplit.build_inputs(wav, [instruction])
+        expected = unsplit.llm(inputs_embeds=embeds, attention_mask=mask).logits
+        _, embeds, mask = split.build_inputs(wav, [instruction])
+        got = split.llm(inputs_embeds=embeds, attention_mask=mask).logits
+    assert torch.equal(got, expected)
+
+
+def test_bad_placement_options_are_refused_by_name(root):
+    with pytest.raises(AudioreproError, match="device_map must be one of auto"):
+        build_model(root, device_map="everywhere")
+    with pytest.raises(AudioreproError, match="max_memory needs device_map=auto"):
+        build_model(root, max_memory="cpu=1GB")
+    with pytest.raises(AudioreproError, match="load_in_8bit must be true or false"):
+        build_model(root, load_in_8bit="maybe")
