@@ -84,7 +84,7 @@ def tiny_qwen2_audio_model(**options):
     folder = Path(os.environ["SAKURA_TINY_QWEN2_AUDIO"])
     if not (folder / "config.json").exists():
         build_tiny_qwen2_audio(folder)
-    return Qwen2AudioModel(str(folder), local_files_only=True, **{"decoding": "greedy", **options})
+    return Qwen2AudioModel(str(folder), **{"decoding": "greedy", **options})
 
 
 def build_real_small_qwen2_audio(out_dir: Path):

@@ -28,7 +28,7 @@ def snapshot_rows(fixtures_dir):
 @pytest.fixture(scope="module")
 def qwen2(tmp_path_factory):
     return Qwen2AudioModel(
-        str(build_tiny_qwen2_audio(tmp_path_factory.mktemp("tiny-qwen2-audio"))), local_files_only=True
+        str(build_tiny_qwen2_audio(tmp_path_factory.mktemp("tiny-qwen2-audio")))
     )
 
 
@@ -100,7 +100,9 @@ def test_describe_records_the_decoding_choice(qwen2):
     described = qwen2.describe()
     assert described["decoding_preset"] == "official"
     assert described["decoding"]["do_sample"] is True and described["decoding"]["seed"] == 0
-    assert [d["name"] for d in described["deviations"]] == ["max_new_tokens"]
+    # the tiny test model is not the manifest's checkpoint: named as a deviation
+    assert [d["name"] for d in described["deviations"]] == ["checkpoint", "max_new_tokens"]
+    assert described["checkpoint"]["pinned"] is False and "config.json" in described["checkpoint"]["files"]
     json.dumps(described)  # provenance must be JSON
 
 

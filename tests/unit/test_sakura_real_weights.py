@@ -25,7 +25,7 @@ CAPTION_QUERY = (
 def test_real_small_weights_run_the_sakura_path(tmp_path, fixtures_dir):
     folder, llama, n_real, tower_report = build_real_small_qwen2_audio(tmp_path / "real-small")
     assert tower_report.missing_keys == [] and tower_report.unexpected_keys == []  # real Whisper encoder
-    model = Qwen2AudioModel(str(folder), decoding="greedy", local_files_only=True)
+    model = Qwen2AudioModel(str(folder), decoding="greedy")
     decoding = model.default_decoding().merged({"max_new_tokens": 24})
 
     # text-only (the caption control): the composite model is exactly the LLM

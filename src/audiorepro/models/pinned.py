@@ -95,7 +95,9 @@ def resolve_checkpoint(
     manifest = load_manifest(manifest_name)
     revision = manifest.source.revision
     root = Path(local_dir).expanduser() if local_dir is not None else manifest.root()
-    fetch_hint = f"run `audiorepro fetch {manifest_name}` or pass --model-arg {option}=DIR"
+    fetch_hint = (
+        f"run `audiorepro fetch {manifest_name}` (`make fetch-{manifest_name}`) or pass --model-arg {option}=DIR"
+    )
     if not root.is_dir():
         raise InputError(root, f"checkpoint {manifest_name} not found; {fetch_hint}")
     statuses = verify(manifest, deep=True, root=root)

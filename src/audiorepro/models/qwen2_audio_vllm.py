@@ -13,7 +13,8 @@ import numpy as np
 
 from ..errors import AudioreproError
 from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
-from .qwen2_audio import DECODING_PRESETS, DEFAULT_CHECKPOINT, SAMPLE_RATE
+from .pinned import resolve_checkpoint
+from .qwen2_audio import DECODING_PRESETS, MANIFEST, SAMPLE_RATE
 
 DEFAULT_SYSTEM = "You are a helpful assistant."
 
@@ -51,9 +52,8 @@ class Qwen2AudioVllmModel(AudioLanguageModel):
 
     def __init__(
         self,
-        model_path: str = DEFAULT_CHECKPOINT,
+        model_path: str | None = None,
         *,
-        revision: str | None = None,
         decoding: str = "official",
         max_model_len: int = 4096,
         max_num_seqs: int = 8,
@@ -67,15 +67,11 @@ class Qwen2AudioVllmModel(AudioLanguageModel):
             ) from e
         if decoding not in DECODING_PRESETS:
             raise AudioreproError(f"qwen2-audio-vllm: unknown decoding preset {decoding!r}")
-        self.model_path, self.revision, self.decoding_preset, self.dtype = (
-            model_path,
-            revision,
-            decoding,
-            dtype,
-        )
+        # the same verified files as the transformers backend (audiorepro.models.pinned)
+        self.checkpoint = resolve_checkpoint(MANIFEST, model_path)
+        self.model_path, self.decoding_preset, self.dtype = str(self.checkpoint.path), decoding, dtype
         self.llm = LLM(
-            model=model_path,
-            revision=revision,
+            model=self.model_path,
             max_model_len=max_model_len,
             max_num_seqs=max_num_seqs,
             limit_mm_per_prompt={"audio": 1},
@@ -115,15 +111,16 @@ class Qwen2AudioVllmModel(AudioLanguageModel):
             "name": self.name,
             "implementation": "vLLM",
             "model_path": self.model_path,
-            "revision": self.revision,
+            "checkpoint": self.checkpoint.provenance(),
             "dtype": self.dtype,
             "decoding_preset": self.decoding_preset,
             "decoding": self.default_decoding().to_dict(),
             "deviations": [
+                *self.checkpoint.deviations(),
                 {
                     "name": "backend",
                     "value": "vLLM",
                     "reference": "transformers (outputs can differ slightly)",
-                }
+                },
             ],
         }

@@ -17,6 +17,7 @@ from ...audio import TARGET_SR, resample
 from ...checksums import sha256_file
 from ...errors import AudioreproError, InputError
 from ..base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from ..pinned import PinnedCheckpoint, resolve_checkpoint
 from ..placement import Placement
 from .configuration import (
     MAX_AUDIO_SECONDS,
@@ -36,28 +37,23 @@ SPECIAL_TEXT = {0: "<unk>", 1: "<s>", 2: "</s>"}
 
 def _component_path(
     preset: SalmonnPreset, manifest_name: str, what: str, option: str, pattern: str | None
-) -> Path:
-    """Default location of a preset's component: the manifest's local root (cache/checkpoints/<name>)."""
-    from ...manifests import load_manifest
-    from ...paths import cache_dir
-
-    try:
-        root = load_manifest(manifest_name).root()
-    except InputError:
-        root = cache_dir() / "checkpoints" / manifest_name
+) -> tuple[Path, PinnedCheckpoint]:
+    """Default location of a preset's component: the manifest's files under
+    cache/checkpoints/<name>, verified against the manifest and lock before anything is loaded
+    (audiorepro.models.pinned, the path every model's checkpoints take)."""
+    pinned = resolve_checkpoint(manifest_name, option=option.lstrip("-").replace("-", "_"))
+    root = pinned.path
     hint = f"run `make fetch-{manifest_name}` or pass {option}"
-    if not root.exists():
-        raise InputError(root, f"{what} for preset {preset.name} not found; {hint}")
     if pattern is None:  # a Hugging Face model directory
         candidates = [root] + sorted(p.parent for p in root.rglob("config.json"))
         for candidate in candidates:
             if (candidate / "config.json").is_file():
-                return candidate
+                return candidate, pinned
         raise InputError(root, f"no config.json for {what} under this directory; {hint}")
     files = sorted(root.rglob(pattern))
     if len(files) != 1:
         raise InputError(root, f"expected exactly one {pattern} file for {what}, found {len(files)}; {hint}")
-    return files[0]
+    return files[0], pinned
 
 
 def _move_all_but_llm(network: torch.nn.Module, device: torch.device) -> None:
@@ -117,6 +113,7 @@ class SalmonnModel(AudioLanguageModel):
         """`device_map`, `max_memory`, `offload_folder`, `load_in_8bit`: where Vicuna's layers go
         (audiorepro.models.placement); the encoders, Q-Former and projection stay on `device`."""
         self.preset = get_preset(preset)
+        self.checkpoints: dict[str, PinnedCheckpoint] = {}  # components resolved through their manifests
         self.placement = Placement.from_options(
             "SALMONN",
             device_map=device_map,
@@ -145,7 +142,7 @@ class SalmonnModel(AudioLanguageModel):
             }
             for key, (manifest, what, option, pattern) in defaults.items():
                 if paths[key] is None:
-                    paths[key] = _component_path(p, manifest, what, option, pattern)
+                    paths[key], self.checkpoints[key] = _component_path(p, manifest, what, option, pattern)
         self.paths = {k: Path(v) for k, v in paths.items()}
         if dtype not in DTYPES:
             raise AudioreproError(f"SALMONN dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
@@ -397,6 +394,7 @@ class SalmonnModel(AudioLanguageModel):
                 "whisper": self._directory_summary(self.paths["whisper_path"], self.hash_llm_files),
                 "llm": self._directory_summary(self.paths["llm_path"], self.hash_llm_files),
             },
+            "checkpoints": {key: pinned.provenance() for key, pinned in self.checkpoints.items()},
             "dtype": self.dtype_name,
             "device": str(self.device),
             "placement": self.placement.describe(self.llm),
