@@ -27,7 +27,14 @@ COPY pyproject.toml README.md ./
 COPY src/ src/
 COPY scripts/install_python_packages.sh scripts/
 RUN VENV=/opt/venv VENV_FLAGS=--system-site-packages PYTHON=python scripts/install_python_packages.sh \
+    && /opt/venv/bin/python -m pip install --no-deps --require-hashes -r requirements/gpu.lock.txt \
     && touch /opt/venv/.setup-done
+
+# Qwen-Audio-Chat's own environment (transformers 4.32.0 for its remote code), the same step as
+# `make setup-qwen-audio-chat`; the main CLI runs the model there as a worker subprocess.
+RUN VENV=/opt/venv-qwen-audio-chat VENV_FLAGS=--system-site-packages PYTHON=python \
+    LOCK=requirements/qwen-audio-chat.lock.txt PROJECT=0 scripts/install_python_packages.sh \
+    && touch /opt/venv-qwen-audio-chat/.setup-done
 
 COPY Makefile ./
 COPY make/ make/
@@ -35,7 +42,9 @@ COPY data_manifests/ data_manifests/
 COPY expected/ expected/
 COPY data/ data/
 ENV PATH=/opt/venv/bin:$PATH \
-    VENV=/opt/venv
+    VENV=/opt/venv \
+    QWEN_AUDIO_CHAT_VENV=/opt/venv-qwen-audio-chat \
+    AUDIOREPRO_QWEN_AUDIO_CHAT_PYTHON=/opt/venv-qwen-audio-chat/bin/python
 
 VOLUME ["/data"]
 ENTRYPOINT ["audiorepro"]

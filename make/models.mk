@@ -22,3 +22,13 @@ lock-qwen-audio-chat: ## re-resolve requirements/qwen-audio-chat.lock.txt (needs
 
 tiny-qwen-audio-chat: setup-qwen-audio-chat ## a tiny random Qwen-Audio-Chat in OUT=DIR from its remote code in CODE=DIR
 	$(QWEN_AUDIO_CHAT_VENV)/bin/python scripts/make_tiny_qwen_audio_chat.py --code $(CODE) --out $(OUT)
+
+.PHONY: setup-gpu lock-gpu
+
+setup-gpu: ## GPU extras (bitsandbytes for load_in_8bit) into an existing VENV (default .venv); the image has them
+	@test -x $(VENV)/bin/python || { echo "no environment at $(VENV): run make setup first" >&2; exit 2; }
+	$(VENV)/bin/python -m pip install --no-deps --require-hashes -r requirements/gpu.lock.txt
+
+lock-gpu: ## re-resolve requirements/gpu.lock.txt (needs uv)
+	uv pip compile requirements/gpu.in --no-deps --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --generate-hashes -o requirements/gpu.lock.txt

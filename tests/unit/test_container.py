@@ -41,9 +41,40 @@ def test_image_and_make_setup_run_the_same_install_scripts():
     python_steps = (REPO / "scripts" / "install_python_packages.sh").read_text()
     # torch first and pinned, then the hash-locked file without resolution
     torch_at = python_steps.index("TORCH_SPEC")
-    lock_at = python_steps.index("--require-hashes -r requirements/lock.txt")
+    lock_at = python_steps.index('--require-hashes -r "$LOCK"')
     assert "torch==2.13.0" in python_steps and torch_at < lock_at
     assert "--no-deps" in python_steps[lock_at - 40 : lock_at]
+    assert "LOCK=${LOCK:-requirements/lock.txt}" in python_steps
+
+
+def test_image_builds_the_qwen_audio_chat_environment_as_make_does():
+    """`make setup-qwen-audio-chat` and the image run the same script with the same lock, and the
+    image tells the CLI where that environment's Python is."""
+    models_mk = (REPO / "make" / "models.mk").read_text()
+    recipe = models_mk.split("$(QWEN_AUDIO_CHAT_STAMP):", 1)[1].split("\n\n", 1)[0]
+    assert "LOCK=$(QWEN_AUDIO_CHAT_LOCK) PROJECT=0" in recipe and "scripts/install_python_packages.sh" in recipe
+    assert "QWEN_AUDIO_CHAT_LOCK := requirements/qwen-audio-chat.lock.txt" in models_mk
+    step = re.search(r"^RUN VENV=/opt/venv-qwen-audio-chat .*?(?=\n\n)", DOCKERFILE, flags=re.M | re.S).group(0)
+    assert "LOCK=requirements/qwen-audio-chat.lock.txt PROJECT=0" in step and "install_python_packages.sh" in step
+    assert "AUDIOREPRO_QWEN_AUDIO_CHAT_PYTHON=/opt/venv-qwen-audio-chat/bin/python" in DOCKERFILE
+
+
+@pytest.mark.parametrize(
+    ("lock_file", "required"),
+    [
+        ("qwen-audio-chat.lock.txt", {"transformers": "4.32.0", "transformers-stream-generator": "0.0.4"}),
+        ("gpu.lock.txt", {}),
+    ],
+)
+def test_extra_locks_are_hash_locked_without_torch(lock_file, required):
+    lock = (REPO / "requirements" / lock_file).read_text()
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^\s\\;]+)", lock, flags=re.M))
+    assert pins and not {n.lower() for n in pins} & {"torch", "triton"}
+    assert not any(n.startswith("nvidia-") for n in pins)
+    assert {n: pins.get(n) for n in required} == required
+    for block in re.split(r"\n(?=[A-Za-z0-9_.-]+==)", lock.split("\n", 1)[1]):
+        if re.match(r"[A-Za-z0-9_.-]+==", block):
+            assert "--hash=sha256:" in block, block.splitlines()[0]
 
 
 def test_lock_file_is_hash_locked_and_excludes_torch_and_triton():
