@@ -141,3 +141,16 @@ def test_a_missing_environment_names_the_make_target(weights, monkeypatch, tmp_p
 def test_decoding_presets_are_checked_before_starting_a_worker(weights):
     with pytest.raises(AudioreproError, match=r"unknown decoding preset 'beam'.*\['greedy', 'official'\]"):
         QwenAudioChatModel(str(weights), decoding="beam")
+
+
+def test_dropping_the_model_stops_its_worker(weights):
+    """The pipeline drops each model before loading the next; the worker (and its GPU memory)
+    must not outlive it."""
+    import gc
+
+    model = fake_model(weights)
+    process = model.worker.process
+    assert process.poll() is None
+    del model
+    gc.collect()
+    assert process.wait(timeout=10) == 0

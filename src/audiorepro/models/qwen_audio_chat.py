@@ -365,6 +365,14 @@ class QwenAudioChatModel(AudioLanguageModel):
         }
 
     def close(self) -> None:
-        self.worker.close()
-        if self._samples_dir is not None:
+        """Stop the worker (its GPU memory is freed with it) and remove temporary audio files."""
+        worker = getattr(self, "worker", None)
+        if worker is not None:
+            worker.close()
+        if getattr(self, "_samples_dir", None) is not None:
             self._samples_dir.cleanup()
+            self._samples_dir = None
+
+    def __del__(self):
+        # the pipeline drops a model before loading the next one: the worker must go with it
+        self.close()
