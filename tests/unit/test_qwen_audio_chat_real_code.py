@@ -101,3 +101,16 @@ def test_texts_equal_the_models_own_chat(tiny_model, fixtures_dir, preset):
     assert [r.raw_text for r in ours] == theirs
     assert all(len(t) > 0 for t in theirs)  # a random model still says something
     assert described["environment"]["transformers"] == "4.32.0"
+
+
+def test_offloading_is_refused_with_the_reason(tiny_model, tmp_path):
+    """With layers offloaded to CPU or disk the remote audio encoder fails deep inside (it moves its
+    inputs to its own weights' device, 'meta' when offloaded): the worker says so at load time."""
+    from audiorepro.models.qwen_audio_chat import QwenAudioChatModel, WorkerError
+
+    _python, model_dir = tiny_model
+    # 40 MB: the embeddings and the first block fit in RAM, the rest goes to disk
+    with pytest.raises(WorkerError, match="cannot run with layers offloaded to CPU or disk"):
+        QwenAudioChatModel(
+            str(model_dir), device_map="auto", max_memory="cpu=40MB", offload_folder=str(tmp_path / "offload")
+        )

@@ -85,6 +85,23 @@ def test_greedy_batch_equals_one_by_one(qwen2, fixtures_dir):
     assert all(len(r.token_ids) == 4 and r.finish_reason == "length" for r in batched)
 
 
+def test_device_map_split_gives_identical_outputs(qwen2, fixtures_dir, tmp_path):
+    """device_map=auto with 150 kB of RAM: the audio tower stays in RAM, the language model and
+    lm_head go to disk (accelerate streams them in); the ids and logits equal the unsplit model's."""
+    split = Qwen2AudioModel(
+        qwen2.model_path, device_map="auto", max_memory="cpu=150KB", offload_folder=str(tmp_path / "offload")
+    )
+    placement = split.describe()["placement"]
+    assert set(placement["hf_device_map"].values()) == {"cpu", "disk"}
+    assert placement["hf_device_map"]["model.language_model"] == "disk"
+    requests = _requests(fixtures_dir)
+    greedy = qwen2.default_decoding().merged({"do_sample": False, "max_new_tokens": 6, "min_new_tokens": 1})
+    assert [r.token_ids for r in split.generate(requests, greedy)] == [
+        r.token_ids for r in qwen2.generate(requests, greedy)
+    ]
+    assert split.identity() == qwen2.identity()  # where the layers went is not part of the outputs
+
+
 def test_sampling_is_seeded(qwen2, fixtures_dir):
     requests = _requests(fixtures_dir)[:2]
     sampled = qwen2.default_decoding().merged({"max_new_tokens": 8})

@@ -203,6 +203,7 @@ class QwenAudioChatModel(AudioLanguageModel):
         system_prompt: str = DEFAULT_SYSTEM,
         device_map: str | None = None,
         max_memory: Any = None,
+        offload_folder: str | None = None,
         load_in_8bit: bool | str = False,
         worker_command: list[str] | None = None,
     ):
@@ -215,7 +216,11 @@ class QwenAudioChatModel(AudioLanguageModel):
         self.decoding_preset = decoding
         self.system_prompt = system_prompt
         self.placement = Placement.from_options(
-            self.name, device_map=device_map, max_memory=max_memory, load_in_8bit=load_in_8bit
+            self.name,
+            device_map=device_map,
+            max_memory=max_memory,
+            offload_folder=offload_folder,
+            load_in_8bit=load_in_8bit,
         )
         if worker_command is None:
             worker_command = [str(worker_python()), str(WORKER_SCRIPT)]
@@ -243,6 +248,7 @@ class QwenAudioChatModel(AudioLanguageModel):
                 "device": device,
                 "device_map": self.placement.device_map,
                 "max_memory": {str(k): v for k, v in (self.placement.max_memory or {}).items()} or None,
+                "offload_folder": self.placement.offload_folder,
                 "load_in_8bit": self.placement.load_in_8bit,
             },
             "loaded",

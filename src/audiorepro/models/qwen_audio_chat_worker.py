@@ -9,7 +9,8 @@ transformers.
 
 Protocol (one JSON object per line; the client is audiorepro.models.qwen_audio_chat):
   worker -> {"type": "hello", "protocol": 1, "versions": {package: version}, "ffmpeg": path or null}
-  -> {"type": "load", "model_path", "dtype", "device", "device_map", "max_memory", "load_in_8bit"}
+  -> {"type": "load", "model_path", "dtype", "device", "device_map", "max_memory", "offload_folder",
+      "load_in_8bit"}
   <- {"type": "loaded", "info": {...}}
   -> {"type": "generate", "id", "prompt", "audio_path", "system", "seed", "chat_kwargs"}
   <- {"type": "result", "id", "query", "text", "token_ids", "finish_reason"}
@@ -66,14 +67,22 @@ def load_model(message: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     precision = {"bfloat16": {"bf16": True}, "float16": {"fp16": True}}.get(dtype, {"fp32": True})
     load: dict[str, Any] = {"trust_remote_code": True, "local_files_only": True}
     placement: dict[str, Any] = {"device_map": message.get("device_map") or device}
-    if message.get("max_memory"):
-        placement["max_memory"] = message["max_memory"]
+    if message.get("max_memory"):  # JSON keys are strings; accelerate wants GPU indices as ints
+        placement["max_memory"] = {int(k) if k.isdigit() else k: v for k, v in message["max_memory"].items()}
     if message.get("offload_folder"):
         placement["offload_folder"] = message["offload_folder"]
     if message.get("load_in_8bit"):
         placement["load_in_8bit"] = True
     tokenizer = AutoTokenizer.from_pretrained(path, **load)
     model = AutoModelForCausalLM.from_pretrained(path, **load, **precision, **placement).eval()
+    placed = {str(v) for v in (getattr(model, "hf_device_map", None) or {}).values()}
+    if "disk" in placed or ("cpu" in placed and len(placed) > 1):
+        # accelerate keeps offloaded weights on the meta device and streams them in through hooks,
+        # but the remote audio encoder moves its inputs to its own weights' device (meta there)
+        raise RuntimeError(
+            f"Qwen-Audio-Chat's remote code cannot run with layers offloaded to CPU or disk "
+            f"(placement {sorted(placed)}): give device_map more GPU memory (max_memory) or use load_in_8bit"
+        )
     info = {
         "device": device,
         "dtype": dtype,
