@@ -21,7 +21,8 @@ lock-qwen-audio-chat: ## re-resolve requirements/qwen-audio-chat.lock.txt (needs
 	  --override requirements/overrides.txt --no-emit-package torch -o $(QWEN_AUDIO_CHAT_LOCK)
 
 tiny-qwen-audio-chat: setup-qwen-audio-chat ## a tiny random Qwen-Audio-Chat in OUT=DIR from its remote code in CODE=DIR
-	$(QWEN_AUDIO_CHAT_VENV)/bin/python scripts/make_tiny_qwen_audio_chat.py --code $(CODE) --out $(OUT)
+	@test -n "$(CODE)" -a -n "$(OUT)" || { echo "usage: make tiny-qwen-audio-chat CODE=DIR OUT=DIR (CODE: the files of QwenLM/Qwen-Audio)" >&2; exit 2; }
+	$(QWEN_AUDIO_CHAT_VENV)/bin/python scripts/make_tiny_qwen_audio_chat.py --code "$(CODE)" --out "$(OUT)"
 
 .PHONY: setup-gpu lock-gpu
 
