@@ -54,6 +54,11 @@ def report_dir(suite: str) -> Path:
     return reports_dir() / suite
 
 
+# Options that change where a model runs but not its outputs (models/placement.py): a run split
+# over two cards resumes the same folder as one on a single card. load_in_8bit changes outputs.
+PLACEMENT_ONLY = frozenset({"device", "batch_size", "device_map", "max_memory", "offload_folder"})
+
+
 def run_name(model: str, model_args: dict | None = None) -> str:
     """Folder name of one model configuration: the model name plus its non-default options
     (`salmonn-13b-v1+lora_scaling=2.0`), so runs with different options never mix. Component paths
@@ -63,7 +68,7 @@ def run_name(model: str, model_args: dict | None = None) -> str:
     import hashlib
 
     paths = {k: str(v) for k, v in model_args.items() if k.endswith("_path") or k.endswith("_dir")}
-    parts = [f"{k}={v}" for k, v in sorted(model_args.items()) if k not in {"device", "batch_size"} and k not in paths]
+    parts = [f"{k}={v}" for k, v in sorted(model_args.items()) if k not in PLACEMENT_ONLY and k not in paths]
     if paths:
         digest = hashlib.sha256(repr(sorted(paths.items())).encode()).hexdigest()[:8]
         parts.append(f"paths-{digest}")

@@ -80,6 +80,9 @@ def test_split_logits_are_bitwise_equal(split, unsplit, root, fixture_info):
         _, embeds, mask = split.build_inputs(wav, [instruction])
         got = split.llm(inputs_embeds=embeds, attention_mask=mask).logits
     assert torch.equal(got, expected)
+    # what the outputs depend on is the same; only the placement in describe() differs
+    assert split.identity() == unsplit.identity()
+    assert split.describe()["placement"] != unsplit.describe()["placement"]
 
 
 def test_bad_placement_options_are_refused_by_name(root):

@@ -87,6 +87,10 @@ def test_example_and_prediction_validation():
 def test_run_name_separates_model_options():
     assert run_name("salmonn-13b-v1") == "salmonn-13b-v1"
     assert run_name("salmonn-13b-v1", {"lora_scaling": 2.0, "device": "cuda"}) == "salmonn-13b-v1+lora_scaling=2.0"
+    # where the layers go does not change the outputs; 8-bit weights do
+    split = {"device_map": "auto", "max_memory": "0=20GiB,cpu=60GiB", "offload_folder": "/tmp/o"}
+    assert run_name("salmonn-13b-v1", split) == "salmonn-13b-v1"
+    assert run_name("salmonn-13b-v1", {"load_in_8bit": True}) == "salmonn-13b-v1+load_in_8bit=True"
 
 
 def test_model_plugins_from_environment(monkeypatch):

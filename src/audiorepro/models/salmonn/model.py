@@ -376,6 +376,13 @@ class SalmonnModel(AudioLanguageModel):
         )
         return out
 
+    def identity(self) -> dict[str, Any]:
+        """describe() without where Vicuna's layers were placed (device_map does not change the
+        outputs; load_in_8bit stays, as a deviation)."""
+        described = self.describe()
+        described.pop("placement", None)
+        return described
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
