@@ -8,6 +8,7 @@ Usage: python qwen_fake_worker.py MODE [CALLS_FILE]
   malformed      write a non-JSON line on the first generate request
   old-protocol   greet with protocol 0
   load-error     fail while loading
+  missing-weight report a weight the checkpoint lacks (transformers' load report)
 Every `chat` call is appended to CALLS_FILE as a JSON line (query, system, kwargs)."""
 
 from __future__ import annotations
@@ -62,7 +63,10 @@ def main() -> int:
         if mode == "load-error":
             raise OSError(f"no weights in {message['model_path']}")
         print("remote code chatter on stdout must not reach the protocol")
-        return FakeQwenChatModel(calls_file), FakeQwenTokenizer(), {"device": "cpu"}
+        info = {"device": "cpu"}
+        if mode == "missing-weight":
+            info["loading_info"] = {"missing_keys": ["transformer.h.0.attn.c_attn.weight"], "unexpected_keys": []}
+        return FakeQwenChatModel(calls_file), FakeQwenTokenizer(), info
 
     if mode in ("crash", "malformed"):
         real_generate = worker.generate

@@ -114,3 +114,24 @@ def test_offloading_is_refused_with_the_reason(tiny_model, tmp_path):
         QwenAudioChatModel(
             str(model_dir), device_map="auto", max_memory="cpu=40MB", offload_folder=str(tmp_path / "offload")
         )
+
+
+def test_a_checkpoint_missing_a_tensor_is_refused(tiny_model, tmp_path):
+    """transformers 4.32 would fill the missing tensor with random values; the load report
+    travels back from the worker and the run stops."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from audiorepro.errors import InputError
+    from audiorepro.models.qwen_audio_chat import QwenAudioChatModel
+
+    _python, model_dir = tiny_model
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    tensors = load_file(broken / "model.safetensors")
+    dropped = next(k for k in tensors if k.endswith("attn.c_attn.weight"))
+    del tensors[dropped]
+    save_file(tensors, broken / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(InputError, match=f"does not fill the model.*{dropped}"):
+        QwenAudioChatModel(str(broken))

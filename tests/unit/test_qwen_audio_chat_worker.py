@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from audiorepro.errors import AudioreproError
+from audiorepro.errors import AudioreproError, InputError
 from audiorepro.models.base import GenerationRequest
 from audiorepro.models.qwen_audio_chat import QwenAudioChatModel, WorkerError, chatml_context
 
@@ -130,6 +130,13 @@ def test_an_old_protocol_and_a_failed_load_are_refused(weights):
         fake_model(weights, mode="old-protocol")
     with pytest.raises(WorkerError, match="OSError: no weights in"):
         fake_model(weights, mode="load-error")
+
+
+def test_weights_left_random_by_the_load_are_refused(weights):
+    """The worker forwards transformers' load report; a weight missing from the checkpoint stops
+    the run as it does for every model (audiorepro.models.weights)."""
+    with pytest.raises(InputError, match=r"Qwen-Audio-Chat checkpoint does not fill the model.*c_attn"):
+        fake_model(weights, mode="missing-weight")
 
 
 def test_a_missing_environment_names_the_make_target(weights, monkeypatch, tmp_path):

@@ -40,6 +40,7 @@ from ..paths import data_root, repo_root
 from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
 from .pinned import resolve_checkpoint
 from .placement import Placement
+from .weights import check_loading_info
 
 MANIFEST = "qwen-audio-chat"
 WORKER_SCRIPT = Path(__file__).with_name("qwen_audio_chat_worker.py")
@@ -253,6 +254,11 @@ class QwenAudioChatModel(AudioLanguageModel):
             },
             "loaded",
         )["info"]
+        try:
+            check_loading_info(self.load_info.get("loading_info") or {}, self.model_path, "Qwen-Audio-Chat")
+        except AudioreproError:
+            self.worker.close()
+            raise
         self.device = self.load_info.get("device", device or "cpu")
         self.dtype_name = self.load_info.get("dtype", dtype or "float32")
         self._samples_dir: tempfile.TemporaryDirectory | None = None

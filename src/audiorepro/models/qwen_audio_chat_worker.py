@@ -74,7 +74,12 @@ def load_model(message: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     if message.get("load_in_8bit"):
         placement["load_in_8bit"] = True
     tokenizer = AutoTokenizer.from_pretrained(path, **load)
-    model = AutoModelForCausalLM.from_pretrained(path, **load, **precision, **placement).eval()
+    # transformers' load report goes back to the client, which refuses weights left random
+    # (audiorepro.models.weights.check_loading_info, the check every other model's load makes)
+    model, loading_info = AutoModelForCausalLM.from_pretrained(
+        path, output_loading_info=True, **load, **precision, **placement
+    )
+    model.eval()
     placed = {str(v) for v in (getattr(model, "hf_device_map", None) or {}).values()}
     if "disk" in placed or ("cpu" in placed and len(placed) > 1):
         # accelerate keeps offloaded weights on the meta device and streams them in through hooks,
@@ -88,6 +93,7 @@ def load_model(message: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
         "dtype": dtype,
         "hf_device_map": {k: str(v) for k, v in (getattr(model, "hf_device_map", None) or {}).items()},
         "generation_config": json.loads(model.generation_config.to_json_string(use_diff=True)),
+        "loading_info": {k: [str(x) for x in v] for k, v in loading_info.items()},
     }
     return model, tokenizer, info
 
