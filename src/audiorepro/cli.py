@@ -168,6 +168,8 @@ def cmd_run(args) -> int:
             report=not args.no_report,
         )
     )
+    if result.get("rank", 0) != 0:
+        return 0  # rank 0 reports for the whole run
     for task, reason in result["not_run"].items():
         print(f"not run: {task}: {reason}")
     if result.get("report"):
@@ -224,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_judge_options(p)
     p.add_argument("--allow-partial", action="store_true")
     p.add_argument("--no-report", action="store_true")
+    p.add_argument(
+        "--nproc", type=int, default=1, metavar="N",
+        help="N ranks on this machine through torchrun, one per GPU (gloo on CPU); see docs/scale_out.md",
+    )
     p.set_defaults(func=cmd_run)
 
     add_infer_arguments(sub)
@@ -233,8 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "nproc", 1) != 1:
+            from .distributed import launch, strip_nproc
+
+            return launch(strip_nproc(argv), args.nproc)
         return args.func(args)
     except AudioreproError as e:
         print(f"audiorepro: error: {e}", file=sys.stderr)

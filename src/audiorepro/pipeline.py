@@ -2,7 +2,11 @@
 before (fetch -> prepare -> predict -> [judge] -> score -> compare -> report).
 
 A task whose data is not available (a gated dataset not yet placed, say) is reported as not run
-with the reason and the other tasks go on; a checksum mismatch stops the whole run."""
+with the reason and the other tasks go on; a checksum mismatch stops the whole run.
+
+Under torchrun (`--nproc N`, or `torchrun`/`srun` on a cluster: audiorepro.distributed) rank 0
+fetches and prepares, every rank predicts its shard of every task, and once all ranks are past a
+barrier rank 0 alone judges, scores, compares and reports."""
 
 from __future__ import annotations
 
@@ -52,14 +56,54 @@ def select_tasks(suite: str, names: list[str] | None) -> list[TaskSpec]:
 
 
 def run_suite(opts: RunOptions) -> dict:
-    """Run every stage; return {'not_run': {task: reason}, 'scores': [paths], 'report': path}."""
-    from .fetch import fetch
-    from .prepare import dataset_for, prepare_task
+    """Run every stage; return {'not_run': {task: reason}, 'scores': [paths], 'report': path}.
+    On ranks other than 0 of a distributed run only predict runs; scores and report are rank 0's."""
+    from .distributed import Group, current_group
 
     t_start = time.perf_counter()
     tasks = select_tasks(opts.suite, opts.tasks)
-    not_run: dict[str, str] = {}
+    # an explicit --shard i/N is a hand-launched shard: it predicts and scores on its own
+    group = (current_group() if not opts.shard else Group.single()).start()
+    try:
+        if group.is_main:
+            ready, not_run = _fetch_and_prepare(opts, tasks)
+            if opts.restart and group.world > 1:
+                _discard_all(opts, ready)  # before any rank writes; the ranks then resume nothing
+        plan = group.broadcast(([t.name for t in ready], not_run) if group.is_main else None)
+        ready_names, not_run = plan
+        ready = [t for t in tasks if t.name in ready_names]
 
+        for model_name in opts.models if ready else []:  # nothing to predict: do not load a model
+            _predict_all(opts, model_name, ready, restart=opts.restart and group.world == 1, group=group)
+        group.barrier()  # every shard of every task is on disk
+        if not group.is_main:
+            return {"not_run": not_run, "scores": [], "report": None, "rank": group.rank}
+
+        judges: dict[str, object] = {}  # one judge per judge family (SAKURA, SALMONN), built when first needed
+        score_paths: list[Path] = []
+        for model_name in opts.models if ready else []:
+            score_paths.extend(_judge_and_score(opts, run_name(model_name, opts.model_args), ready, judges))
+
+        result = {"not_run": not_run, "scores": [str(p) for p in score_paths], "report": None}
+        if opts.report:
+            from .compare import compare_suite
+            from .report import render_suite_report
+
+            compare_path = compare_suite(opts.suite, not_run=not_run)
+            result["compare"] = str(compare_path)
+            result["report"] = str(render_suite_report(opts.suite))
+        _log(f"done in {time.perf_counter() - t_start:.1f} s")
+        return result
+    finally:
+        group.close()
+
+
+def _fetch_and_prepare(opts: RunOptions, tasks: list[TaskSpec]) -> tuple[list[TaskSpec], dict[str, str]]:
+    """(tasks ready to predict, {task: reason} for the others)."""
+    from .fetch import fetch
+    from .prepare import dataset_for, prepare_task
+
+    not_run: dict[str, str] = {}
     # fetch: verify (or download) each dataset once
     datasets = sorted({dataset_for(t, opts.subset) for t in tasks})
     unavailable: dict[str, str] = {}
@@ -89,50 +133,52 @@ def run_suite(opts: RunOptions) -> dict:
             _log(f"  not prepared: {e}")
             continue
         ready.append(task)
+    return ready, not_run
 
-    judges: dict[str, object] = {}  # one judge per judge family (SAKURA, SALMONN), built when first needed
-    score_paths: list[Path] = []
-    for model_name in opts.models if ready else []:  # nothing to predict: do not load a model
-        run = run_name(model_name, opts.model_args)
-        model = _build_model(model_name, opts.model_args)
-        for task in ready:
-            from .predict import Shard, run_predict
 
-            _log(f"predict {task.name} with {run}")
-            run_predict(
-                task,
-                examples_path(task.suite, task.name),
-                model,
-                run,
-                decoding_overrides=opts.decoding,
-                batch_size=opts.batch_size,
-                shard=Shard.parse(opts.shard),
-                restart=opts.restart,
-                progress=opts.progress,
-            )
-        del model
-        for task in ready:
-            if task.judge and opts.judge:
-                from .judge.stage import judge_run
+def _discard_all(opts: RunOptions, tasks: list[TaskSpec]) -> None:
+    from .predict import discard_predictions
 
-                _log(f"judge {task.name} [{run}] with {opts.judge.get('kind')}")
-                judge_run(task, run, **{**opts.judge, "judge": _judge_for(task, opts, judges)})
-            from .score import score_run
+    for model_name in opts.models:
+        for task in tasks:
+            discard_predictions(task.suite, task.name, run_name(model_name, opts.model_args))
 
-            _log(f"score {task.name} [{run}]")
-            path = score_run(task, run, allow_partial=opts.allow_partial, data_subset=opts.subset)
-            score_paths.append(path)
 
-    result = {"not_run": not_run, "scores": [str(p) for p in score_paths], "report": None}
-    if opts.report:
-        from .compare import compare_suite
-        from .report import render_suite_report
+def _predict_all(opts: RunOptions, model_name: str, tasks: list[TaskSpec], *, restart: bool, group) -> None:
+    from .predict import Shard, run_predict
 
-        compare_path = compare_suite(opts.suite, not_run=not_run)
-        result["compare"] = str(compare_path)
-        result["report"] = str(render_suite_report(opts.suite))
-    _log(f"done in {time.perf_counter() - t_start:.1f} s")
-    return result
+    run = run_name(model_name, opts.model_args)
+    model = _build_model(model_name, opts.model_args)
+    shard = Shard.parse(opts.shard)
+    where = f" (rank {group.rank}/{group.world})" if group.world > 1 else ""
+    for task in tasks:
+        _log(f"predict {task.name} with {run}{where}")
+        run_predict(
+            task,
+            examples_path(task.suite, task.name),
+            model,
+            run,
+            decoding_overrides=opts.decoding,
+            batch_size=opts.batch_size,
+            shard=shard,
+            restart=restart,
+            progress=opts.progress and group.is_main,
+        )
+
+
+def _judge_and_score(opts: RunOptions, run: str, tasks: list[TaskSpec], judges: dict) -> list[Path]:
+    from .score import score_run
+
+    paths = []
+    for task in tasks:
+        if task.judge and opts.judge:
+            from .judge.stage import judge_run
+
+            _log(f"judge {task.name} [{run}] with {opts.judge.get('kind')}")
+            judge_run(task, run, **{**opts.judge, "judge": _judge_for(task, opts, judges)})
+        _log(f"score {task.name} [{run}]")
+        paths.append(score_run(task, run, allow_partial=opts.allow_partial, data_subset=opts.subset))
+    return paths
 
 
 def _build_model(name: str, model_args: dict):

@@ -4,7 +4,8 @@ Resume: ids already in predictions.jsonl are skipped; each batch is appended as 
 fsynced; a torn last line left by a crash is cut off before resuming. A run refuses to append to
 predictions made with another model configuration or decoding (predict_meta.json records them).
 Sharding: `--shard i/N`, or RANK/WORLD_SIZE from torchrun; each shard writes its own file and the
-score stage merges them."""
+score stage merges them. An id predicted in any file of the folder counts as done, so a run
+resumed with another number of shards predicts only what is missing, never an id twice."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from .jsonl import append_jsonl, atomic_write_json, check_unique_ids, iter_jsonl
 from .layout import PREDICT_META, item_stats_path, model_dir, predictions_path, shard_predictions_path
 from .models.base import AudioLanguageModel, DecodingConfig, GenerationRequest
 from .paths import data_root
+from .prefetch import prefetched
 from .records import Example, Prediction
 from .tasks.schema import TaskSpec
 
@@ -91,6 +93,14 @@ def merged_predictions(suite: str, task: str, run: str) -> dict[str, Prediction]
     return merged
 
 
+def discard_predictions(suite: str, task: str, run: str) -> None:
+    """Remove every predictions file of a run (the main file and all shard files) and the per-item
+    statistics written beside them."""
+    folder = model_dir(suite, task, run)
+    for f in [*folder.glob("predictions*.jsonl"), *folder.glob("item_stats*.jsonl")]:
+        f.unlink()
+
+
 def _fingerprint(model_desc: dict, decoding: DecodingConfig, prompts_sha: str) -> str:
     payload = json.dumps({"model": model_desc, "decoding": decoding.to_dict(), "prompts": prompts_sha}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
@@ -115,6 +125,7 @@ def run_predict(
     restart: bool = False,
     progress: bool = True,
     limit: int | None = None,
+    prefetch: int = 2,
 ) -> Path:
     """Predict every example of `examples_file` not yet predicted; return the predictions path."""
     examples = load_examples(examples_file)
@@ -137,8 +148,7 @@ def run_predict(
     model_desc = model.describe()
     fingerprint = _fingerprint(model_desc, decoding, prompts_sha)
     if restart:
-        for f in [*out.parent.glob("predictions*.jsonl"), *out.parent.glob("item_stats*.jsonl")]:
-            f.unlink()
+        discard_predictions(task.suite, task.name, run)
     if meta_path.exists() and any(out.parent.glob("predictions*.jsonl")):
         old = read_json(meta_path)
         if old.get("fingerprint") != fingerprint:
@@ -164,7 +174,7 @@ def run_predict(
     removed = repair_torn_tail(out)
     if removed:
         print(f"[predict] {out}: dropped a torn last line ({removed} bytes) left by an interrupted run")
-    done = {p.id for p in read_predictions(out)}
+    done = set(merged_predictions(task.suite, task.name, run))
     todo = [e for e in examples if e.id not in done]
     if not todo:
         report_audio_notes(task, out, getattr(model, "max_audio_seconds", None))
@@ -183,21 +193,27 @@ def run_predict(
     requests.sort(key=lambda r: (lengths[r.id], r.id))
     post = [POSTPROCESSORS[name] for name in task.postprocess]
 
+    def load(batch: list[GenerationRequest]) -> tuple[list[GenerationRequest], dict[str, list[str]]]:
+        """The batch with its audio (and the model's prepare_batch features), and each clip's notes."""
+        notes: dict[str, list[str]] = {}
+        for r in batch:
+            e = by_id[r.id]
+            if r.audio_path is not None:
+                clip = load_clip(
+                    r.audio_path,
+                    offset=e.audio_offset,
+                    duration=e.audio_duration,
+                    max_seconds=getattr(model, "max_audio_seconds", None),
+                )
+                r.audio, notes[r.id] = clip.samples, clip.notes
+        model.prepare_batch(batch, decoding)
+        return batch, notes
+
+    batches = [requests[start : start + batch_size] for start in range(0, len(requests), batch_size)]
     bar = _progress(total=len(examples), initial=len(examples) - len(todo), desc=f"{task.name} [{run}]", enabled=progress)
     try:
-        for start in range(0, len(requests), batch_size):
-            batch = requests[start : start + batch_size]
-            notes: dict[str, list[str]] = {}
-            for r in batch:
-                e = by_id[r.id]
-                if r.audio_path is not None:
-                    clip = load_clip(
-                        r.audio_path,
-                        offset=e.audio_offset,
-                        duration=e.audio_duration,
-                        max_seconds=getattr(model, "max_audio_seconds", None),
-                    )
-                    r.audio, notes[r.id] = clip.samples, clip.notes
+        # the next batches are loaded and featurised in background threads while this one generates
+        for batch, notes in prefetched(batches, load, depth=prefetch):
             if decoding.seed is not None:
                 _seed_everything(decoding.seed, batch[0].id)
             t0 = time.perf_counter()
@@ -227,7 +243,7 @@ def run_predict(
 
                 record_item_stats(model, batch, results, task.record, item_stats_path(out))
             for r in batch:
-                r.audio = None  # free memory
+                r.audio = r.features = None  # free memory
             append_jsonl(out, records)
             bar.update(len(batch))
     finally:

@@ -32,3 +32,33 @@ class SlowSignalStats(AudioLanguageModel):
 
     def describe(self) -> dict:
         return {"name": "toy-signal-stats", "device": "cpu", "deviations": [{"name": "model", "value": "toy test double", "reference": "n/a"}]}
+
+
+class SlowPrepareStats(SlowSignalStats):
+    """SlowSignalStats with a slow `prepare_batch` hook (the RMS is computed there) and a slow
+    generate, each `delay` seconds per batch: a stand-in for feature extraction and decoding."""
+
+    def __init__(self, delay: float | None = None, prepare_delay: float | None = None):
+        super().__init__(delay)
+        self.prepare_delay = self.delay if prepare_delay is None else prepare_delay
+        if os.environ.get("TOY_MODEL_PID_DIR"):  # lets a test kill one rank of a torchrun run
+            rank = os.environ.get("RANK", "0")
+            with open(os.path.join(os.environ["TOY_MODEL_PID_DIR"], f"rank{rank}.pid"), "w") as f:
+                f.write(str(os.getpid()))
+
+    def prepare_batch(self, batch, decoding):
+        time.sleep(self.prepare_delay)
+        for req in batch:
+            req.features = float(np.sqrt(np.mean(np.square(req.audio)))) if req.audio is not None else 0.0
+
+    def generate(self, batch, decoding):
+        time.sleep(self.delay)
+        out = []
+        for req in batch:
+            if req.features is None:
+                rms = float(np.sqrt(np.mean(np.square(req.audio)))) if req.audio is not None else 0.0
+            else:
+                rms = req.features
+            text = f"{len(req.audio)} samples rms {rms:.6f}"
+            out.append(GenerationResult(text=text, raw_text=text, token_ids=[1, 2, 3], finish_reason="eos"))
+        return out

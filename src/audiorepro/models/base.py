@@ -83,6 +83,7 @@ class GenerationRequest:
     sample_rate: int = 16_000
     audio_path: str | None = None  # for models whose reference code reads the file itself
     meta: dict[str, Any] = field(default_factory=dict)
+    features: Any = None  # what the model's prepare_batch computed for this request, if it ran
 
 
 @dataclass
@@ -108,6 +109,13 @@ class AudioLanguageModel(ABC):
     def generate(self, batch: list[GenerationRequest], decoding: DecodingConfig) -> list[GenerationResult]:
         """One result per request, in order. Must give the same result for an item whether it
         is run alone or in a batch (greedy/beam search)."""
+
+    def prepare_batch(self, batch: list[GenerationRequest], decoding: DecodingConfig) -> None:
+        """CPU work that does not need the accelerator (resampling, feature extraction), run in a
+        background thread for the next batch while the current one generates (audiorepro.prefetch);
+        it stores its results in each request's `features`. `generate` must give the same result
+        whether or not this ran first. The default does nothing."""
+        return None
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:

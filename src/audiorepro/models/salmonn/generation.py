@@ -165,7 +165,13 @@ class _BeamHypotheses:
 
 @torch.no_grad()
 def beam_search(lm, inputs_embeds, attention_mask, settings: SearchSettings) -> list[list[Hypothesis]]:
-    """Returns, per batch row, the best `num_return_sequences` hypotheses, best first."""
+    """Returns, per batch row, the best `num_return_sequences` hypotheses, best first.
+
+    The step is tensor work over all rows and beams at once: the next beams are the first
+    num_beams non-</s> candidates of each row (a row has at most num_beams </s> candidates, one
+    per beam, so there are always enough), and the done test reads per-row tensors. Python only
+    touches the rare candidates that end with </s> (they join the row's finished hypotheses), so
+    the per-step Python work does not grow with the batch."""
     batch, _, _ = inputs_embeds.shape
     beams = settings.num_beams
     device = inputs_embeds.device
@@ -179,7 +185,11 @@ def beam_search(lm, inputs_embeds, attention_mask, settings: SearchSettings) -> 
     beam_scores[:, 1:] = -1e9  # only the first beam is live at the start: no duplicate candidates
     beam_scores = beam_scores.view(-1)
     finished = [_BeamHypotheses(beams, settings.length_penalty, eos) for _ in range(batch)]
-    done = [False] * batch
+    # mirrors of each row's finished hypotheses for the done test (float64, as Python's floats)
+    worst_finished = torch.full((batch,), 1e9, dtype=torch.float64, device=device)
+    full = torch.zeros(batch, dtype=torch.bool, device=device)
+    done = torch.zeros(batch, dtype=torch.bool, device=device)
+    first_row = torch.arange(batch, device=device) * beams
 
     logits = state.first_logits()
     while True:
@@ -187,49 +197,62 @@ def beam_search(lm, inputs_embeds, attention_mask, settings: SearchSettings) -> 
         vocab = log_probs.shape[-1]
         candidates = (log_probs + beam_scores[:, None]).view(batch, beams * vocab)
         top_scores, top_ids = torch.topk(candidates, 2 * beams, dim=1, largest=True, sorted=True)
-        top_origins = (top_ids // vocab).tolist()
-        top_tokens = (top_ids % vocab).tolist()
-        top_scores_list = top_scores.tolist()
+        top_rows = first_row[:, None] + top_ids // vocab
+        top_tokens = top_ids % vocab
         cur_len = history.shape[1]
-        history_rows = history.tolist()
 
+        # </s> among the top num_beams ranks of a live row finishes a hypothesis (lower ranks are
+        # dropped); in rank order, as the reference adds them
+        is_eos = top_tokens == eos
+        ended = is_eos & ~done[:, None]
+        ended[:, beams:] = False
+        if bool(ended.any()):
+            rows_b, ranks = ended.nonzero(as_tuple=True)
+            ended_rows = top_rows[rows_b, ranks]
+            for b, tokens, score in zip(
+                rows_b.tolist(), history[ended_rows].tolist(), top_scores[rows_b, ranks].tolist(), strict=True
+            ):
+                finished[b].add(tokens, score, ended_with_eos=True)
+            touched = sorted(set(rows_b.tolist()))
+            worst_finished[touched] = torch.tensor(
+                [finished[b].worst_score for b in touched], dtype=torch.float64, device=device
+            )
+            full[touched] = torch.tensor(
+                [len(finished[b].beams) >= beams for b in touched], dtype=torch.bool, device=device
+            )
+
+        # the next beams: the first num_beams candidates of each row that are not </s>
+        keep = ~is_eos
+        order = keep.cumsum(dim=1) - 1
+        chosen = keep & (order < beams)
+        picked = chosen.nonzero(as_tuple=True)[1].view(batch, beams)
+        next_scores = top_scores.gather(1, picked)
+        next_tokens = top_tokens.gather(1, picked)
+        next_rows = top_rows.gather(1, picked)
         # a finished item idles on valid ids (score 0, </s>, its own first row); its rows are ignored
-        next_scores = [[0.0] * beams for _ in range(batch)]
-        next_tokens = [[eos] * beams for _ in range(batch)]
-        next_rows = [[b * beams] * beams for b in range(batch)]
-        for b in range(batch):
-            if done[b]:
-                continue
-            slot = 0
-            for rank in range(2 * beams):
-                token, row = top_tokens[b][rank], b * beams + top_origins[b][rank]
-                if token == eos:
-                    if rank >= beams:  # </s> ranked below the top num_beams does not finish a beam
-                        continue
-                    finished[b].add(history_rows[row], top_scores_list[b][rank], ended_with_eos=True)
-                else:
-                    next_scores[b][slot] = top_scores_list[b][rank]
-                    next_tokens[b][slot] = token
-                    next_rows[b][slot] = row
-                    slot += 1
-                if slot == beams:
-                    break
-            done[b] = done[b] or finished[b].is_done(max(top_scores_list[b]), cur_len)
+        idle = done[:, None].expand(batch, beams)
+        next_scores = next_scores.masked_fill(idle, 0.0)
+        next_tokens = next_tokens.masked_fill(idle, eos)
+        next_rows = torch.where(idle, first_row[:, None].expand(batch, beams), next_rows)
 
-        beam_scores = torch.tensor(next_scores, dtype=torch.float32, device=device).view(-1)
-        next_rows = torch.tensor(next_rows, dtype=torch.long, device=device).view(-1)
-        next_tokens = torch.tensor(next_tokens, dtype=torch.long, device=device).view(-1)
+        best = top_scores.max(dim=1).values.double() / cur_len**settings.length_penalty
+        done = done | (full & (worst_finished >= best))
+
+        beam_scores = next_scores.reshape(-1)
+        next_rows = next_rows.reshape(-1)
+        next_tokens = next_tokens.reshape(-1)
         history = torch.cat([history[next_rows], next_tokens.view(-1, 1)], dim=1)
-        if all(done) or history.shape[1] >= settings.max_new_tokens + 1:
+        if bool(done.all()) or history.shape[1] >= settings.max_new_tokens + 1:
             break
         state.reorder(next_rows)
         logits = state.next_logits(next_tokens)
 
     history_rows = history.tolist()
     scores_list = beam_scores.tolist()
+    done_list = done.tolist()
     results = []
     for b in range(batch):
-        if not done[b]:  # hypotheses cut by the length limit join the finished ones
+        if not done_list[b]:  # hypotheses cut by the length limit join the finished ones
             for k in range(beams):
                 finished[b].add(history_rows[b * beams + k], scores_list[b * beams + k], ended_with_eos=False)
         results.append(finished[b].best(settings.num_return_sequences))

@@ -233,11 +233,29 @@ class SalmonnModel(AudioLanguageModel):
         left, right = self.network.prompt_pieces(instruction)
         return self.tokenizer.encode(left), self.tokenizer.encode(right)
 
-    def build_inputs(self, waveforms: list[np.ndarray], instructions: list[str]):
-        """(SpeechEncoding, inputs_embeds, attention_mask) for a batch."""
-        features = self.feature_extractor(
+    def whisper_features(self, waveforms: list[np.ndarray]) -> torch.Tensor:
+        """[B, 80, 3000] log-mel features on the CPU; each item is padded to 30 s on its own, so
+        an item's features do not depend on its batch."""
+        return self.feature_extractor(
             [w.astype(np.float32) for w in waveforms], sampling_rate=TARGET_SR, return_tensors="pt"
-        ).input_features.to(self.device)
+        ).input_features
+
+    def _cpu_inputs(self, batch: list[GenerationRequest]) -> list[dict]:
+        waveforms = [self.prepare_waveform(request) for request in batch]
+        features = self.whisper_features(waveforms)
+        return [{"waveform": w, "whisper": row} for w, row in zip(waveforms, features, strict=True)]
+
+    def prepare_batch(self, batch: list[GenerationRequest], decoding: DecodingConfig) -> None:
+        """The CPU half of `generate` (resampling, Whisper features), for a background thread."""
+        for request, prepared in zip(batch, self._cpu_inputs(batch), strict=True):
+            request.features = prepared
+
+    def build_inputs(self, waveforms: list[np.ndarray], instructions: list[str], features: torch.Tensor | None = None):
+        """(SpeechEncoding, inputs_embeds, attention_mask) for a batch; `features` are the
+        waveforms' Whisper features when already computed."""
+        if features is None:
+            features = self.whisper_features(waveforms)
+        features = features.to(self.device)
         beats_inputs = [torch.from_numpy(w).to(self.device) for w in waveforms]
         encoding = self.network.encode_speech(features, beats_inputs)
         prompt_ids = [self.encode_prompt(text) for text in instructions]
@@ -273,10 +291,12 @@ class SalmonnModel(AudioLanguageModel):
         )
 
     @torch.no_grad()
-    def generate_ids(self, waveforms: list[np.ndarray], instructions: list[str], decoding: DecodingConfig):
+    def generate_ids(
+        self, waveforms: list[np.ndarray], instructions: list[str], decoding: DecodingConfig, features=None
+    ):
         """Best hypothesis per item (generation.Hypothesis)."""
         d = self.default_decoding().merged(decoding)
-        _, inputs_embeds, attention_mask = self.build_inputs(waveforms, instructions)
+        _, inputs_embeds, attention_mask = self.build_inputs(waveforms, instructions, features)
         if d.do_sample:
             return self._sample(inputs_embeds, attention_mask, d)
         settings = self.search_settings(d)
@@ -317,8 +337,12 @@ class SalmonnModel(AudioLanguageModel):
     def generate(self, batch: list[GenerationRequest], decoding: DecodingConfig) -> list[GenerationResult]:
         if not batch:
             return []
-        waveforms = [self.prepare_waveform(request) for request in batch]
-        hypotheses = self.generate_ids(waveforms, [r.prompt for r in batch], decoding)
+        prepared = [request.features for request in batch]
+        if any(p is None for p in prepared):
+            prepared = self._cpu_inputs(batch)
+        waveforms = [p["waveform"] for p in prepared]
+        features = torch.stack([p["whisper"] for p in prepared])
+        hypotheses = self.generate_ids(waveforms, [r.prompt for r in batch], decoding, features)
         results = []
         for hyp in hypotheses:
             text, raw = self._decode(hyp.token_ids)

@@ -1,0 +1,174 @@
+"""Data-parallel runs: one process (rank) per GPU, each predicting its shard of every task.
+
+Why torchrun: it starts the ranks, gives each its RANK / WORLD_SIZE / LOCAL_RANK and the
+rendezvous address (MASTER_ADDR / MASTER_PORT), and stops every rank when one fails, so a rank
+waiting at a barrier never waits for a dead peer. `audiorepro run --nproc N` re-launches itself
+through `python -m torch.distributed.run --standalone --nproc-per-node N`; on a cluster the same
+`run` command is started by `torchrun --nnodes` or by Slurm's `srun` (docs/scale_out.md), and
+`DistEnv.from_environ` reads either environment.
+
+Only small objects and barriers cross ranks (no tensors): the coordination group is gloo even
+on GPUs, so a barrier that waits hours for the slowest shard does not trip NCCL's watchdog; the
+default group is nccl on CUDA (gloo on CPU) for any model that wants collectives."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from .errors import AudioreproError
+
+# A barrier waits for the slowest shard of a whole suite (hours on the full Table 3).
+BARRIER_TIMEOUT = datetime.timedelta(hours=72)
+
+
+@dataclass(frozen=True)
+class DistEnv:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    master_addr: str | None = None
+    master_port: str | None = None
+    source: str = "single process"
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> DistEnv:
+        """torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), else those
+        of a Slurm step started by `srun` (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID; MASTER_ADDR and
+        MASTER_PORT exported by the batch script), else a single process."""
+        env = os.environ if environ is None else environ
+        addr, port = env.get("MASTER_ADDR"), env.get("MASTER_PORT")
+        try:
+            if "RANK" in env or "WORLD_SIZE" in env:
+                rank, world = int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1))
+                local = int(env.get("LOCAL_RANK", rank))
+                source = "torchrun"
+            # SLURM_STEP_ID: inside an `srun` step; the batch script itself has SLURM_NTASKS too
+            elif int(env.get("SLURM_NTASKS", 1)) > 1 and "SLURM_STEP_ID" in env:
+                rank, world = int(env["SLURM_PROCID"]), int(env["SLURM_NTASKS"])
+                local = int(env.get("SLURM_LOCALID", 0))
+                source = "slurm"
+            else:
+                return cls()
+        except (KeyError, ValueError) as e:
+            raise AudioreproError(f"bad distributed environment variable: {e}") from e
+        if not 0 <= rank < world:
+            raise AudioreproError(f"rank {rank} is outside 0..{world - 1} ({source} environment)")
+        if world > 1 and not (addr and port):
+            raise AudioreproError(
+                f"{source} environment with {world} ranks but no MASTER_ADDR/MASTER_PORT: export them "
+                "(the first node's host name and a free port) before srun; see docs/scale_out.md"
+            )
+        return cls(rank, world, local, addr, port, source)
+
+
+class Group:
+    """The ranks of one run. With one rank every method is a no-op, so the pipeline has one code
+    path for both."""
+
+    def __init__(self, env: DistEnv):
+        self.env = env
+        self.rank, self.world = env.rank, env.world
+        self._coordination = None
+
+    @classmethod
+    def single(cls) -> Group:
+        return cls(DistEnv())
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def start(self) -> Group:
+        if self.world == 1:
+            return self
+        import torch
+        import torch.distributed as dist
+
+        # torchrun sets these; the Slurm path has them from the batch script
+        os.environ.update(
+            RANK=str(self.rank), WORLD_SIZE=str(self.world), LOCAL_RANK=str(self.env.local_rank),
+            MASTER_ADDR=self.env.master_addr, MASTER_PORT=self.env.master_port,
+        )
+        if torch.cuda.is_available():
+            # "cuda" now means this rank's GPU, for every model that asks for the default device
+            torch.cuda.set_device(self.env.local_rank % torch.cuda.device_count())
+            backend = "nccl"
+        else:
+            backend = "gloo"
+        if not dist.is_initialized():
+            dist.init_process_group(backend=backend, timeout=BARRIER_TIMEOUT)
+        self._coordination = dist.new_group(backend="gloo", timeout=BARRIER_TIMEOUT)
+        return self
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier(group=self._coordination)
+
+    def broadcast(self, obj):
+        """Rank 0's `obj` on every rank."""
+        if self.world == 1:
+            return obj
+        import torch.distributed as dist
+
+        box = [obj if self.is_main else None]
+        dist.broadcast_object_list(box, src=0, group=self._coordination)
+        return box[0]
+
+    def all_ok(self, ok: bool) -> bool:
+        """True on every rank when every rank says True (a rank's failure stops the others cleanly)."""
+        if self.world == 1:
+            return ok
+        import torch.distributed as dist
+
+        flags = [None] * self.world
+        dist.all_gather_object(flags, bool(ok), group=self._coordination)
+        return all(flags)
+
+    def close(self) -> None:
+        if self.world > 1:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.destroy_process_group()
+
+
+def current_group() -> Group:
+    return Group(DistEnv.from_environ())
+
+
+def launch(argv: list[str], nproc: int) -> int:
+    """Run `audiorepro <argv>` as `nproc` ranks on this machine through torchrun; return its exit code."""
+    if nproc < 1:
+        raise AudioreproError(f"--nproc must be at least 1, got {nproc}")
+    if "RANK" in os.environ or "SLURM_STEP_ID" in os.environ and int(os.environ.get("SLURM_NTASKS", 1)) > 1:
+        raise AudioreproError(
+            "--nproc inside a torchrun or srun step: the launcher already started the ranks; drop --nproc"
+        )
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
+        "-m", "audiorepro.cli", *argv,
+    ]
+    env = dict(os.environ)
+    # torchrun's default of one thread per rank starves a CPU run; share the cores instead
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    print(f"[audiorepro] launching {nproc} ranks: {' '.join(cmd)}", flush=True)
+    return subprocess.call(cmd, env=env)
+
+
+def strip_nproc(argv: list[str]) -> list[str]:
+    """argv without `--nproc N` / `--nproc=N` (the ranks must not launch again)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            out.append(arg)
+    return out
