@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 
@@ -143,22 +142,42 @@ def current_group() -> Group:
 
 
 def launch(argv: list[str], nproc: int) -> int:
-    """Run `audiorepro <argv>` as `nproc` ranks on this machine through torchrun; return its exit code."""
+    """Run `audiorepro <argv>` as `nproc` ranks on this machine through torchrun's launcher API
+    (what `torchrun --standalone --nproc-per-node N` does); return the exit code."""
     if nproc < 1:
         raise AudioreproError(f"--nproc must be at least 1, got {nproc}")
-    if "RANK" in os.environ or "SLURM_STEP_ID" in os.environ and int(os.environ.get("SLURM_NTASKS", 1)) > 1:
-        raise AudioreproError(
-            "--nproc inside a torchrun or srun step: the launcher already started the ranks; drop --nproc"
-        )
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
-        "-m", "audiorepro.cli", *argv,
-    ]
-    env = dict(os.environ)
+    if DistEnv.from_environ().world > 1:
+        raise AudioreproError("--nproc inside a torchrun or srun step: the launcher already started the ranks; drop --nproc")
+    import uuid
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
     # torchrun's default of one thread per rank starves a CPU run; share the cores instead
-    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
-    print(f"[audiorepro] launching {nproc} ranks: {' '.join(cmd)}", flush=True)
-    return subprocess.call(cmd, env=env)
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    config = LaunchConfig(
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=nproc,
+        run_id=str(uuid.uuid4()),
+        rdzv_backend="c10d",
+        rdzv_endpoint="localhost:0",  # a free port, as --standalone picks
+        max_restarts=0,  # a failed rank stops the run; rerunning resumes it
+        monitor_interval=0.5,
+    )
+    print(f"[audiorepro] launching {nproc} ranks: audiorepro {' '.join(argv)}", flush=True)
+    try:
+        elastic_launch(config, entrypoint=sys.executable)("-m", "audiorepro.cli", *argv)
+    except ChildFailedError as e:
+        rank, failure = e.get_first_failure()
+        code = failure.exitcode if failure.exitcode and failure.exitcode > 0 else 1
+        print(
+            f"audiorepro: error: rank {rank} of {nproc} failed (exit code {failure.exitcode}; its message is "
+            "above) and the other ranks were stopped; rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return code
+    return 0
 
 
 def strip_nproc(argv: list[str]) -> list[str]:

@@ -131,13 +131,14 @@ def run_predict(
     examples = load_examples(examples_file)
     if limit is not None:
         examples = examples[:limit]
-    examples = shard.take(examples)
     try:
         decoding = model.default_decoding().merged(task.decoding).merged(decoding_overrides)
     except ValueError as e:
         raise AudioreproError(f"task {task.name}: bad decoding setting: {e}") from e
     prompts = {e.id: task.prompt_for(model.name, e.meta) if model.name in task.model_prompts else e.prompt for e in examples}
+    # over every example, not this shard's: all shards of a run share one fingerprint
     prompts_sha = hashlib.sha256(json.dumps(prompts, sort_keys=True).encode()).hexdigest()
+    examples = shard.take(examples)
 
     out = (
         predictions_path(task.suite, task.name, run)
