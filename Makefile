@@ -9,6 +9,9 @@ PYTEST ?= $(VENV)/bin/python -m pytest
 MODEL ?= salmonn-13b-v1
 MODELS ?= salmonn-7b,salmonn-13b-v1,qwen-audio-chat,qwen2-audio
 STAMP := $(VENV)/.setup-done
+# NPROC=N: N ranks through torchrun, one per GPU (docs/scale_out.md); 1 = one process
+NPROC ?= 1
+NPROC_FLAG = $(if $(filter-out 1,$(NPROC)),--nproc $(NPROC))
 
 export PYTHONUNBUFFERED := 1
 
@@ -34,8 +37,8 @@ lint: setup ## ruff + hadolint
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/hadolint Dockerfile
 
-demo: setup ## offline demo: real Whisper tiny.en + SmolLM2 on bundled LibriVox + TTS audio
-	$(AUDIOREPRO) run --suite demo --models cascade
+demo: setup ## offline demo: real Whisper tiny.en + SmolLM2 on bundled LibriVox + TTS audio (NPROC=N ranks)
+	$(AUDIOREPRO) run --suite demo --models cascade $(NPROC_FLAG)
 
 compare: setup ## re-compare a suite's existing scores with expected/ (SUITE=table3)
 	$(AUDIOREPRO) compare --suite $(or $(SUITE),table3)
@@ -53,9 +56,8 @@ lock: ## re-resolve requirements/lock.txt (needs uv; hashes for every pinned fil
 	  --python-platform x86_64-manylinux_2_28 --generate-hashes --find-links /opt/wheels \
 	  --override requirements/overrides.txt --no-emit-package torch -o requirements/lock.txt
 
-bench: setup ## GPU only: SALMONN samples/s at batch 1 vs batched, random full-size weights (SIZE=13b|7b)
-	SALMONN_BENCH_SIZE=$(or $(SIZE),13b) SALMONN_BENCH_OUT=reports/salmonn_bench_$(or $(SIZE),13b).json \
-	  $(PYTEST) -q -s --run-gpu tests/gpu/test_salmonn_gpu.py -k throughput
+bench: setup ## CPU bench (tiny fixture) without a GPU; DEVICE=cuda SIZE=13b|7b: random full-size weights on the GPU
+	$(VENV)/bin/python -m audiorepro.bench --device $(or $(DEVICE),auto) --size $(or $(SIZE),13b) $(BENCH_FLAGS)
 
 docker-lint: setup ## lint the Dockerfile (no Docker engine needed)
 	$(VENV)/bin/hadolint Dockerfile

@@ -7,6 +7,7 @@
 #   make sakura-fixture MODELS=... JUDGE=...                            the bundled 24-clip subset, offline
 #   make sakura-text MODELS=qwen2-audio JUDGE=...                       the caption (text-only) control
 #   make sakura-judge MODELS=qwen2-audio JUDGE="--judge api"           judge existing predictions only
+#   NPROC=N on sakura: N ranks (one per GPU) through torchrun (docs/scale_out.md)
 # Decoding is each model's official default (sampling for both Qwen models); greedy with
 #   SAKURA_RUN_FLAGS="--model-arg decoding=greedy". Without JUDGE, scoring stops and names the options.
 # Included by the top-level Makefile (include make/*.mk).
@@ -20,13 +21,13 @@ SAKURA_RUN_FLAGS ?=
 .PHONY: sakura sakura-fixture sakura-text sakura-judge
 
 sakura: ## the SAKURA table for MODELS= with JUDGE="--judge api|local|matcher" or JUDGE="--verdicts FILE"
-	$(AUDIOREPRO) run --suite sakura --models "$(MODELS)" $(if $(SUBSET),--subset $(SUBSET)) $(JUDGE) $(SAKURA_RUN_FLAGS)
+	$(AUDIOREPRO) run --suite sakura --models "$(MODELS)" $(if $(SUBSET),--subset $(SUBSET)) $(JUDGE) $(SAKURA_RUN_FLAGS) $(NPROC_FLAG)
 
 sakura-fixture: ## the same on the bundled 24-clip fixture subset (offline)
 	$(MAKE) sakura SUBSET=fixture
 
 sakura-text: ## the caption (text-only) control suite
-	$(AUDIOREPRO) run --suite sakura-text --models "$(MODELS)" $(if $(SUBSET),--subset $(SUBSET)) $(JUDGE) $(SAKURA_RUN_FLAGS)
+	$(AUDIOREPRO) run --suite sakura-text --models "$(MODELS)" $(if $(SUBSET),--subset $(SUBSET)) $(JUDGE) $(SAKURA_RUN_FLAGS) $(NPROC_FLAG)
 
 sakura-judge:
 	$(AUDIOREPRO) judge --suite sakura --models "$(MODELS)" $(JUDGE)

@@ -4,6 +4,7 @@
 #   make fetch-librispeech-test-clean                  download / verify one manifest
 #   make reproduce-table3 JUDGE=api|local|matcher [JUDGE_MODEL=...] or VERDICTS=FILE   judge SQQA/SAC with the
 #                                                      paper's GPT-3.5 prompts (without: "not computed: needs a judge")
+#   NPROC=8 on any of them: 8 ranks (one per GPU) through torchrun (docs/scale_out.md)
 # A task whose data is missing (gated, not yet placed) is reported as "not run" and the others go on.
 # Included by the top-level Makefile (include make/*.mk).
 
@@ -28,7 +29,7 @@ reproduce-table3: $(TABLE3_TARGETS) ## every SALMONN Table 3 cell with MODEL= (d
 	$(AUDIOREPRO) report --suite table3
 
 $(TABLE3_TARGETS): table3-%:
-	$(AUDIOREPRO) run --suite table3 --tasks $* --models $(MODEL) $(TABLE3_RUN_FLAGS)$(if $(JUDGE), --judge $(JUDGE))$(if $(JUDGE_MODEL), --judge-model $(JUDGE_MODEL))$(if $(VERDICTS), --verdicts $(VERDICTS))
+	$(AUDIOREPRO) run --suite table3 --tasks $* --models $(MODEL) $(TABLE3_RUN_FLAGS)$(if $(JUDGE), --judge $(JUDGE))$(if $(JUDGE_MODEL), --judge-model $(JUDGE_MODEL))$(if $(VERDICTS), --verdicts $(VERDICTS)) $(NPROC_FLAG)
 
 fetch-%: | $(STAMP)
 	$(AUDIOREPRO) fetch $*
