@@ -143,3 +143,27 @@ def test_slurm_srun_environment_one_rank_per_node(tmp_path, reference):
     assert _outputs(tmp_path) == reference
     assert "report: " in outs[0][0] and "report: " not in outs[1][0]
     assert "(rank 1/2)" in outs[1][0]
+
+
+@pytest.mark.slow
+def test_demo_with_cascade_two_ranks_equal_one_rank(tmp_path):
+    """The acceptance case with the real demo weights: `audiorepro run --suite demo --models
+    cascade --nproc 2` predicts the texts of `--nproc 1` and scores and reports once (~80 s)."""
+    results = {}
+    for nproc in (1, 2):
+        root = tmp_path / f"n{nproc}"
+        env = _env(root)
+        cmd = [sys.executable, "-m", "audiorepro.cli", "run", "--suite", "demo", "--models", "cascade", "--no-progress", "--nproc", str(nproc)]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count("report: ") == 1
+        outputs = {}
+        for task in TASKS:
+            folder = root / "runs" / "demo" / task / "cascade"
+            lines = [json.loads(x) for f in sorted(folder.glob("predictions*.jsonl")) for x in f.read_text().splitlines()]
+            assert len(lines) == len({p["id"] for p in lines})
+            outputs[task] = {p["id"]: p["output"] for p in lines}
+            assert done.stdout.count(f"score {task} [cascade]") == 1
+        results[nproc] = outputs
+    assert results[2] == results[1]
+    assert [len(results[1][t]) for t in TASKS] == [5, 4, 6]
