@@ -86,3 +86,23 @@ def test_fixture_items_through_batch_of_three(model, requests, fixtures_dir):
     expected = next(i for i in info["inputs"] if i["name"] == "speech_16k")["generation"]["greedy"]["ids"][1:]
     results = model.generate(requests[:3], DecodingConfig(num_beams=1, max_new_tokens=MAX_NEW_TOKENS))
     assert results[0].token_ids == expected[:MAX_NEW_TOKENS]
+
+
+def test_features_prepared_in_a_background_thread(model, requests, decoding, one_by_one):
+    """The predict runner calls prepare_batch (resampling, Whisper features) in a worker thread
+    for the next batch; generate must then give the one-by-one ids."""
+    import dataclasses
+
+    from audiorepro.prefetch import prefetched
+
+    def prepare(batch):
+        model.prepare_batch(batch, decoding)
+        return batch
+
+    copies = [dataclasses.replace(r) for r in requests]
+    batches = [copies[:3], copies[3:]]
+    results = []
+    for batch in prefetched(batches, prepare, depth=2):
+        assert all(r.features is not None for r in batch)
+        results.extend(model.generate(batch, decoding))
+    assert [r.token_ids for r in results] == [r.token_ids for r in one_by_one]
