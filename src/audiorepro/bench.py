@@ -235,17 +235,24 @@ def random_full_size_network(size: str, device: str = "cuda"):
     return network.eval(), info
 
 
-def bench_gpu(size: str, batch_sizes: list[int], items: int, new_tokens: int, seconds: float) -> dict:
+def bench_gpu(
+    size: str, batch_sizes: list[int], items: int, new_tokens: int, seconds: float, *, device: str = "cuda", network=None
+) -> dict:
+    """The GPU bench. `network` (with `device`) replaces the full-size random network: the tests
+    run this code on the CPU with the tiny parity network."""
     import torch
     from transformers import WhisperFeatureExtractor
 
     from .models.salmonn.generation import SearchSettings, beam_search
 
-    if not torch.cuda.is_available():
+    on_gpu = device.startswith("cuda")
+    if on_gpu and not torch.cuda.is_available():
         raise SystemExit("bench: --device cuda needs a CUDA GPU (plain `make bench` runs the CPU bench)")
-    network, _ = random_full_size_network(size)
+    if network is None:
+        network, _ = random_full_size_network(size, device)
     llm = network.llama_model.get_base_model()
     weight_bytes = sum(p.numel() * p.element_size() for p in llm.parameters())
+    bandwidth = _bandwidth() if on_gpu else None
     rng = np.random.default_rng(0)
     waveforms = [rng.standard_normal(int(seconds * 16000)) * 0.1 for _ in range(items)]
     extractor = WhisperFeatureExtractor(feature_size=80)
@@ -253,10 +260,14 @@ def bench_gpu(size: str, batch_sizes: list[int], items: int, new_tokens: int, se
     # min = max: every batch size does the same number of steps
     settings = SearchSettings(max_new_tokens=new_tokens, min_new_tokens=new_tokens, num_beams=4)
 
+    def sync():
+        if on_gpu:
+            torch.cuda.synchronize()
+
     def run(batch_size: int, n: int) -> dict:
         stages = {"features": 0.0, "encode": 0.0, "decode": 0.0}
         ids = []
-        torch.cuda.synchronize()
+        sync()
         start = time.perf_counter()
         for i in range(0, n, batch_size):
             group = waveforms[i : min(i + batch_size, n)]
@@ -264,12 +275,14 @@ def bench_gpu(size: str, batch_sizes: list[int], items: int, new_tokens: int, se
             features = extractor([w.astype(np.float32) for w in group], sampling_rate=16000, return_tensors="pt")
             t1 = time.perf_counter()
             with torch.no_grad():
-                encoding = network.encode_speech(features.input_features.cuda(), [torch.from_numpy(w).cuda() for w in group])
+                encoding = network.encode_speech(
+                    features.input_features.to(device), [torch.from_numpy(w).to(device) for w in group]
+                )
                 embeds, mask = network.build_inputs_embeds(encoding.speech_embeds, prompt_ids[: len(group)], 1, llm.dtype)
-                torch.cuda.synchronize()
+                sync()
                 t2 = time.perf_counter()
                 hyps = beam_search(llm, embeds, mask, settings)
-                torch.cuda.synchronize()
+                sync()
             t3 = time.perf_counter()
             stages["features"] += t1 - t0
             stages["encode"] += t2 - t1
@@ -281,8 +294,9 @@ def bench_gpu(size: str, batch_sizes: list[int], items: int, new_tokens: int, se
     run(max(batch_sizes), max(batch_sizes))  # warm-up: kernels, allocator
     rows, reference_ids = [], None
     for b in batch_sizes:
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
+        if on_gpu:
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
         m = run(b, items)
         if reference_ids is None:
             reference_ids = m["ids"]
@@ -294,27 +308,34 @@ def bench_gpu(size: str, batch_sizes: list[int], items: int, new_tokens: int, se
                 "items_per_s": round(items_per_s, 3),
                 "tokens_per_s": round(items * new_tokens / m["total"], 1),
                 "stage_seconds": {k: round(v, 3) for k, v in m["stages"].items()},
-                "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
+                "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if on_gpu else None,
                 "ids_differ_from_batch1": f"{differ}/{items}",
                 "table3_hours": round(TABLE3_GENERATIONS / items_per_s / 3600, 2),
-                # one read of every LLM weight per step: ceil(N/b) * new_tokens steps
-                "floor_hours": round(math.ceil(TABLE3_GENERATIONS / b) * new_tokens * weight_bytes / _bandwidth() / 3600, 2),
+                "floor_hours": round(floor_hours(TABLE3_GENERATIONS, b, new_tokens, weight_bytes, bandwidth), 2)
+                if bandwidth
+                else None,
             }
         )
     return {
-        "device": torch.cuda.get_device_name(),
+        "device": torch.cuda.get_device_name() if on_gpu else device,
         "size": size,
         "model": f"SALMONN-{size} random full-size weights, fp16 LLM, fp32 encoders under fp16 autocast, beam 4",
         "items": items,
         "audio_seconds": seconds,
         "new_tokens": new_tokens,
         "llm_weight_gib": round(weight_bytes / 2**30, 2),
-        "bandwidth_bytes_per_s": _bandwidth(),
+        "bandwidth_bytes_per_s": bandwidth,
         "table3_generations": TABLE3_GENERATIONS,
         "rows": rows,
         "note": "ids that differ between batch sizes: fp16 GEMMs pick other kernels (other summation order) for "
         "other shapes, so logits differ in the last bits and near-tied beams can swap",
     }
+
+
+def floor_hours(generations: int, batch_size: int, new_tokens: int, weight_bytes: float, bandwidth: float) -> float:
+    """Memory-bandwidth floor of decoding: each step reads every LLM weight once, and
+    ceil(generations / batch) batches take new_tokens steps each (KV reads and encoders ignored)."""
+    return math.ceil(generations / batch_size) * new_tokens * weight_bytes / bandwidth / 3600
 
 
 def _bandwidth() -> float:
