@@ -13,4 +13,4 @@ TABLE4_RUN_FLAGS ?=
 
 table4: | $(STAMP)
 table4: ## SALMONN Table 4 perplexity row (ASR, AAC, PR, Story; SAC not run) with MODEL=, compared + reported
-	$(AUDIOREPRO) run --suite table4 --models $(MODEL) $(TABLE4_RUN_FLAGS)
+	$(AUDIOREPRO) run --suite table4 --models $(MODEL) $(TABLE4_RUN_FLAGS) $(NPROC_FLAG)
