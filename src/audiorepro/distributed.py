@@ -119,16 +119,6 @@ class Group:
         dist.broadcast_object_list(box, src=0, group=self._coordination)
         return box[0]
 
-    def all_ok(self, ok: bool) -> bool:
-        """True on every rank when every rank says True (a rank's failure stops the others cleanly)."""
-        if self.world == 1:
-            return ok
-        import torch.distributed as dist
-
-        flags = [None] * self.world
-        dist.all_gather_object(flags, bool(ok), group=self._coordination)
-        return all(flags)
-
     def close(self) -> None:
         if self.world > 1:
             import torch.distributed as dist
