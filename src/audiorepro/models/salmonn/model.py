@@ -235,10 +235,14 @@ class SalmonnModel(AudioLanguageModel):
 
     def whisper_features(self, waveforms: list[np.ndarray]) -> torch.Tensor:
         """[B, 80, 3000] log-mel features on the CPU; each item is padded to 30 s on its own, so
-        an item's features do not depend on its batch."""
-        return self.feature_extractor(
-            [w.astype(np.float32) for w in waveforms], sampling_rate=TARGET_SR, return_tensors="pt"
-        ).input_features
+        an item's features do not depend on its batch. One call per item: the same values as one
+        call for the list, in less than half the time (the list call pads the batch first)."""
+        return torch.cat(
+            [
+                self.feature_extractor([w.astype(np.float32)], sampling_rate=TARGET_SR, return_tensors="pt").input_features
+                for w in waveforms
+            ]
+        )
 
     def _cpu_inputs(self, batch: list[GenerationRequest]) -> list[dict]:
         waveforms = [self.prepare_waveform(request) for request in batch]
