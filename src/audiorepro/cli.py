@@ -245,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "nproc", 1) != 1:
             from .distributed import launch, strip_nproc
 
+            if args.shard:
+                raise AudioreproError("--nproc and --shard exclude each other: --nproc gives each rank its shard")
+
             return launch(strip_nproc(argv), args.nproc)
         return args.func(args)
     except AudioreproError as e:

@@ -140,6 +140,7 @@ def launch(argv: list[str], nproc: int) -> int:
         raise AudioreproError("--nproc inside a torchrun or srun step: the launcher already started the ranks; drop --nproc")
     import uuid
 
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
@@ -167,6 +168,9 @@ def launch(argv: list[str], nproc: int) -> int:
             file=sys.stderr,
         )
         return code
+    except SignalException as e:  # Ctrl-C or a scheduler's SIGTERM: torchrun has stopped the ranks
+        print(f"audiorepro: {e}; rerun the same command to resume", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -58,3 +58,10 @@ def test_bad_environment_is_a_clear_error(environ, message):
 def test_strip_nproc():
     argv = ["run", "--suite", "demo", "--nproc", "2", "--models", "cascade", "--nproc=4"]
     assert strip_nproc(argv) == ["run", "--suite", "demo", "--models", "cascade"]
+
+
+def test_nproc_with_shard_is_refused(capsys):
+    from audiorepro.cli import main
+
+    assert main(["run", "--suite", "demo", "--models", "cascade", "--nproc", "2", "--shard", "0/2"]) == 2
+    assert "--nproc and --shard exclude each other" in capsys.readouterr().err
