@@ -8,6 +8,16 @@ AUDIOREPRO ?= $(VENV)/bin/audiorepro
 PYTEST ?= $(VENV)/bin/python -m pytest
 MODEL ?= salmonn-13b-v1
 MODELS ?= salmonn-7b,salmonn-13b-v1,qwen-audio-chat,qwen2-audio
+# DECODING=greedy (or another preset a model names): `--model-arg decoding=...` for every model run
+DECODING ?=
+DECODING_FLAGS = $(if $(DECODING),--model-arg decoding=$(DECODING))
+# JUDGE=api|local|matcher, VERDICTS=FILE, JUDGE_MODEL=, BASE_URL= (plain values, as in the README)
+JUDGE ?=
+VERDICTS ?=
+JUDGE_MODEL ?=
+BASE_URL ?=
+JUDGE_FLAGS = $(if $(JUDGE),--judge $(JUDGE)) $(if $(VERDICTS),--verdicts $(VERDICTS)) \
+	$(if $(JUDGE_MODEL),--judge-model $(JUDGE_MODEL)) $(if $(BASE_URL),--base-url $(BASE_URL))
 STAMP := $(VENV)/.setup-done
 # NPROC=N: N ranks through torchrun, one per GPU (docs/scale_out.md); 1 = one process
 NPROC ?= 1

@@ -1,11 +1,14 @@
 # SALMONN Table 3: one target per task (a task fills one or more Table 3 cells), plus fetch-<manifest>.
-#   make reproduce-table3 MODEL=salmonn-13b-v1        every Table 3 task, then one compare + report
+#   make reproduce-table3 MODEL=salmonn-13b-v1        every Table 3 task in one `audiorepro run`
+#                                                      (the model loads once), then compare + report
 #   make table3-asr-librispeech-clean MODEL=cascade    one task (with its own compare + report)
 #   make fetch-librispeech-test-clean                  download / verify one manifest
 #   make reproduce-table3 JUDGE=api|local|matcher [JUDGE_MODEL=...] or VERDICTS=FILE   judge SQQA/SAC with the
 #                                                      paper's GPT-3.5 prompts (without: "not computed: needs a judge")
 #   NPROC=8 on any of them: 8 ranks (one per GPU) through torchrun (docs/scale_out.md)
-# A task whose data is missing (gated, not yet placed) is reported as "not run" and the others go on.
+# A task whose data is missing (gated, not yet placed) is reported as "not run" and the others go on;
+# a task that fails (broken data, a model error) is reported as "failed", the others go on, and the
+# run exits non-zero at the end. DECODING=greedy picks greedy decoding (a recorded deviation).
 # Included by the top-level Makefile (include make/*.mk).
 
 AUDIOREPRO ?= .venv/bin/audiorepro
@@ -21,15 +24,16 @@ TABLE3_TARGETS := $(addprefix table3-,$(TABLE3_TASKS))
 
 .PHONY: reproduce-table3 $(TABLE3_TARGETS)
 
-# The per-task runs skip the report (a target-specific variable, inherited by the prerequisites);
-# the suite's compare and report are written once at the end.
-reproduce-table3: TABLE3_RUN_FLAGS += --no-report
-reproduce-table3: $(TABLE3_TARGETS) ## every SALMONN Table 3 cell with MODEL= (default salmonn-13b-v1), then compare + report
-	$(AUDIOREPRO) compare --suite table3
-	$(AUDIOREPRO) report --suite table3
+# for the comma-separated lists of --tasks (also used by make/sakura.mk)
+comma := ,
+empty :=
+space := $(empty) $(empty)
+
+reproduce-table3: ## every SALMONN Table 3 cell with MODEL= (default salmonn-13b-v1) in one run (one model load), then compare + report
+	$(AUDIOREPRO) run --suite table3 --tasks $(subst $(space),$(comma),$(strip $(TABLE3_TASKS))) --models $(MODEL) $(DECODING_FLAGS) $(JUDGE_FLAGS) $(TABLE3_RUN_FLAGS) $(NPROC_FLAG)
 
 $(TABLE3_TARGETS): table3-%:
-	$(AUDIOREPRO) run --suite table3 --tasks $* --models $(MODEL) $(TABLE3_RUN_FLAGS)$(if $(JUDGE), --judge $(JUDGE))$(if $(JUDGE_MODEL), --judge-model $(JUDGE_MODEL))$(if $(VERDICTS), --verdicts $(VERDICTS)) $(NPROC_FLAG)
+	$(AUDIOREPRO) run --suite table3 --tasks $* --models $(MODEL) $(DECODING_FLAGS) $(JUDGE_FLAGS) $(TABLE3_RUN_FLAGS) $(NPROC_FLAG)
 
 fetch-%: | $(STAMP)
 	$(AUDIOREPRO) fetch $*

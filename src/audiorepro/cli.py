@@ -108,22 +108,33 @@ def cmd_predict(args) -> int:
     from .layout import examples_path, run_name
     from .models.registry import build_model
     from .pipeline import select_tasks
-    from .predict import Shard, run_predict
+    from .predict import Shard, predictions_complete, predictions_file, run_predict
 
     model_args = _key_values(args.model_arg, "--model-arg")
     decoding = _decoding(args.decoding)
+    shard = Shard.parse(args.shard)
     tasks = select_tasks(args.suite, _csv(args.tasks))
     for model_name in _csv(args.models) or []:
-        model = build_model(model_name, **model_args)
+        run = run_name(model_name, model_args)
+        pending = [
+            t for t in tasks
+            if args.restart or not predictions_complete(
+                t, examples_path(t.suite, t.name), model_name, run, decoding_overrides=decoding, shard=shard, limit=args.limit
+            )
+        ]
+        model = build_model(model_name, **model_args) if pending else None  # nothing left: no load
         for task in tasks:
+            if task not in pending:
+                print(predictions_file(task, run, shard))
+                continue
             out = run_predict(
                 task,
                 examples_path(task.suite, task.name),
                 model,
-                run_name(model_name, model_args),
+                run,
                 decoding_overrides=decoding,
                 batch_size=args.batch_size,
-                shard=Shard.parse(args.shard),
+                shard=shard,
                 restart=args.restart,
                 progress=not args.no_progress,
                 limit=args.limit,
@@ -168,13 +179,27 @@ def cmd_run(args) -> int:
             report=not args.no_report,
         )
     )
-    if result.get("rank", 0) != 0:
-        return 0  # rank 0 reports for the whole run
+    if result.get("rank", 0) != 0:  # rank 0 reports for the whole run; a rank's own failures still count
+        return 1 if result["failed"] else 0
     for task, reason in result["not_run"].items():
         print(f"not run: {task}: {reason}")
+    for task, reason in result["broken"].items():
+        print(f"FAILED: {task}: {reason}")
+    for run, tasks in result["failed"].items():
+        for task, reason in tasks.items():
+            print(f"FAILED: {run} {task}: {reason}")
+    if result.get("judge_hint"):
+        print(f"not judged yet: {result['judge_hint']}")
     if result.get("report"):
         print(f"report: {result['report']}")
-    return 0
+    if result["ok"]:
+        return 0
+    if not (result["broken"] or result["failed"]):
+        print("audiorepro: error: nothing could run: no task of the selection has its data (see 'not run' above)", file=sys.stderr)
+    else:
+        n = len(result["broken"]) + sum(len(t) for t in result["failed"].values())
+        print(f"audiorepro: error: {n} task(s) failed (listed above; also in runs/{args.suite}/run_summary.json)", file=sys.stderr)
+    return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,7 +43,7 @@ from .expected import (
 from .jsonl import atomic_write_json, read_json
 from .paths import expected_dir, reports_dir, runs_dir
 
-VERDICTS = ("reproduced", "deviates", "disputed", "not run", "not computable", "no reference")
+VERDICTS = ("reproduced", "deviates", "disputed", "failed", "not run", "not computable", "no reference")
 
 # Units a metric may declare in MetricResult.unit, by what 1.0 means: a whole (fractions) or
 # one hundredth (percent, BLEU/METEOR-style x100 scores).
@@ -59,7 +59,7 @@ class Measured:
     value: float | None = None
     ci: tuple[float, float] | None = None
     n: int | None = None
-    status: str = "not_run"  # ok | not_computable | not_run
+    status: str = "not_run"  # ok | not_computable | not_run | failed
     reason: str = ""
     notes: str = ""
     source: str = ""
@@ -258,7 +258,8 @@ def _fill_derived(table: ExpectedTable, mr: ModelResults) -> None:
         parts = [mr.cells.get(c, Measured(reason="no scores.json")) for c in cell.derived.mean_of]
         not_ok = [(cid, m) for cid, m in zip(cell.derived.mean_of, parts, strict=True) if m.status != "ok"]
         if not_ok:
-            status = "not_computable" if any(m.status == "not_computable" for _, m in not_ok) else "not_run"
+            statuses = {m.status for _, m in not_ok}
+            status = next((s for s in ("failed", "not_computable") if s in statuses), "not_run")
             mr.cells[cell.id] = Measured(
                 status=status,
                 reason="needs " + ", ".join(f"{cid} ({m.status.replace('_', ' ')})" for cid, m in not_ok),
@@ -311,11 +312,19 @@ def parse_run_name(run: str) -> tuple[str, dict[str, Any]]:
     return base, options
 
 
+# Model options compared with the paper row anyway: the model records them as a deviation in its
+# provenance, which the report shows next to the row (DECODING=greedy).
+DEVIATION_OPTIONS = {"decoding"}
+
+
 def run_matches(run: str, cw: CompareWith) -> bool:
     """A run folder belongs to a paper row's model when it is that model with no options, or
-    only with options the row assumes (salmonn-13b-v1+lora_scaling=4.0 for lora_scaling 4.0)."""
+    only with options the row assumes (salmonn-13b-v1+lora_scaling=4.0 for lora_scaling 4.0) or
+    options recorded as deviations (DEVIATION_OPTIONS)."""
     base, options = parse_run_name(run)
-    return base == cw.model and all(cw.options.get(k, object()) == v for k, v in options.items())
+    return base == cw.model and all(
+        k in DEVIATION_OPTIONS or cw.options.get(k, object()) == v for k, v in options.items()
+    )
 
 
 def decide(ours: Measured, paper: float, tolerance: float, direction: str) -> dict[str, Any]:
@@ -393,7 +402,10 @@ def _compare_cell(
     out["paper_sources"] = [{"value": s.value, "source": s.source, "note": s.note} for s in sourced]
     if len(sourced) == 1:
         out["paper"] = sourced[0].value
-    if not sourced:
+    if ours.status == "failed":  # a fault outranks everything else said about the cell
+        out["verdict"] = "failed"
+        out["reason"] = ours.reason
+    elif not sourced:
         out["verdict"] = "no reference"
         out["reason"] = (
             entry.note if entry else ""
@@ -491,13 +503,21 @@ def compare(
     expected_table: ExpectedTable,
     against: str | None = None,
     not_run: dict[str, str] | None = None,
+    failed: dict[str, dict[str, str]] | None = None,
 ) -> dict:
     """Compare `results` with `expected_table`; returns the compare.json document.
 
     `against` compares every model with that paper row; `not_run` ({task: reason}) gives the
-    reason for tasks the pipeline could not run (e.g. a dataset that is not available)."""
+    reason for tasks the pipeline could not run (e.g. a dataset that is not available); `failed`
+    ({run: {task: first line of the error}}) marks the cells of tasks that failed in this run,
+    over any older scores.json, and lists a model that failed on every task."""
     table = expected_table
     not_run = not_run or {}
+    for run, tasks in (failed or {}).items():
+        mr = results.models.setdefault(run, ModelResults(model=run, label=run))
+        for cell in table.cells:
+            if cell.task in tasks:
+                mr.cells[cell.id] = Measured(status="failed", reason=tasks[cell.task])
     pairs: list[tuple[str, Row, CompareWith]] = []
     if against is not None:
         row = table.row(against)
@@ -618,6 +638,7 @@ def expected_for_suite(suite: str, table: str | None = None) -> tuple[ExpectedTa
 def compare_suite(
     suite: str,
     not_run: dict[str, str] | None = None,
+    failed: dict[str, dict[str, str]] | None = None,
     results: str | Path | None = None,
     against: str | None = None,
     table: str | None = None,
@@ -631,6 +652,7 @@ def compare_suite(
         expected,
         against=against or default_row,
         not_run=not_run,
+        failed=failed,
     )
     out = Path(out) if out else reports_dir() / suite / "compare.json"
     atomic_write_json(out, doc)
@@ -656,7 +678,7 @@ def format_summary(doc: dict) -> str:
     s = doc["summary"]
     if not doc["comparisons"]:
         return f"{doc['table']}: no results to compare (looked in {doc['results']['source']})"
-    parts = [f"{s[v]} {v}" for v in VERDICTS if s[v]]
+    parts = [f"{s[v]} {v}" for v in VERDICTS if s.get(v)]
     return f"{doc['table']}: {s['cells']} cells: " + ", ".join(parts)
 
 

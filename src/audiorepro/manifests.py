@@ -107,6 +107,10 @@ def list_manifests(kind: str | None = None) -> list[Manifest]:
     return [m for m in ms if kind is None or m.kind == kind]
 
 
+def has_manifest(name: str) -> bool:
+    return name in _index()
+
+
 def load_manifest(name: str) -> Manifest:
     index = _index()
     if name not in index:

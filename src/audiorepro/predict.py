@@ -2,7 +2,9 @@
 
 Resume: ids already in predictions.jsonl are skipped; each batch is appended as whole lines and
 fsynced; a torn last line left by a crash is cut off before resuming. A run refuses to append to
-predictions made with another model configuration or decoding (predict_meta.json records them).
+predictions made with another model identity, decoding or prompts (predict_meta.json records a
+fingerprint of them); `predictions_complete` tells from the files alone whether a task is done, so
+a rerun of a finished suite loads no model.
 Sharding: `--shard i/N`, or RANK/WORLD_SIZE from torchrun; each shard writes its own file and the
 score stage merges them. An id predicted in any file of the folder counts as done, so a run
 resumed with another number of shards predicts only what is missing, never an id twice."""
@@ -101,9 +103,78 @@ def discard_predictions(suite: str, task: str, run: str) -> None:
         f.unlink()
 
 
-def _fingerprint(model_desc: dict, decoding: DecodingConfig, prompts_sha: str) -> str:
-    payload = json.dumps({"model": model_desc, "decoding": decoding.to_dict(), "prompts": prompts_sha}, sort_keys=True, default=str)
+def _fingerprint(model_identity: dict, decoding: DecodingConfig, prompts_sha: str) -> str:
+    """What the outputs depend on: the model's identity() (never its describe(), which may hold
+    timings and lazily set state), the effective decoding and the prompts."""
+    payload = json.dumps({"model": model_identity, "decoding": decoding.to_dict(), "prompts": prompts_sha}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _limited_examples(examples_file: Path, limit: int | None) -> list[Example]:
+    examples = load_examples(examples_file)
+    return examples if limit is None else examples[:limit]
+
+
+def _prompts(task: TaskSpec, model_name: str, examples: list[Example]) -> dict[str, str]:
+    """The instruction per item: the task's prompt for this model if it has one, else the item's."""
+    if model_name in task.model_prompts:
+        return {e.id: task.prompt_for(model_name, e.meta) for e in examples}
+    return {e.id: e.prompt for e in examples}
+
+
+def _request_fingerprint(task: TaskSpec, model_name: str, examples_file: Path, prompts: dict, decoding_overrides: dict | None) -> str:
+    """What was asked of the model, known without loading it: the examples, prompts, the task's
+    decoding and the command-line overrides."""
+    payload = {
+        "task": task.name,
+        "task_version": task.version,
+        "model": model_name,
+        "examples_sha256": sha256_file(examples_file),
+        "prompts": prompts,
+        "task_decoding": task.decoding,
+        "decoding_overrides": _set_overrides(decoding_overrides),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _set_overrides(decoding_overrides: dict | None) -> dict:
+    return {k: v for k, v in (decoding_overrides or {}).items() if v is not None}
+
+
+def predictions_file(task: TaskSpec, run: str, shard: Shard) -> Path:
+    """This shard's predictions file (the main file without sharding)."""
+    if shard.world == 1:
+        return predictions_path(task.suite, task.name, run)
+    return shard_predictions_path(task.suite, task.name, run, shard.rank, shard.world)
+
+
+def predictions_complete(
+    task: TaskSpec,
+    examples_file: Path,
+    model_name: str,
+    run: str,
+    *,
+    decoding_overrides: dict | None = None,
+    shard: Shard = Shard(),
+    limit: int | None = None,
+) -> bool:
+    """True when this exact request (same examples, prompts, decoding options) was fully predicted
+    already, so a rerun need not load the model. Checked from files only; a model whose weights
+    changed under the same name and options is only noticed when something is left to predict
+    (or with --restart)."""
+    out = predictions_file(task, run, shard)
+    meta_path = out.parent / PREDICT_META
+    if not (meta_path.exists() and examples_file.exists() and any(out.parent.glob("predictions*.jsonl"))):
+        return False
+    examples = _limited_examples(examples_file, limit)
+    request = _request_fingerprint(task, model_name, examples_file, _prompts(task, model_name, examples), decoding_overrides)
+    if read_json(meta_path).get("request_fingerprint") != request:
+        return False
+    try:  # an id predicted in any file of the folder counts (as in run_predict)
+        done = set(merged_predictions(task.suite, task.name, run))
+    except AudioreproError:
+        return False  # duplicates: run_predict names them
+    return all(e.id in done for e in shard.take(examples))
 
 
 def _resolve_audio(example: Example) -> str | None:
@@ -128,34 +199,29 @@ def run_predict(
     prefetch: int = 2,
 ) -> Path:
     """Predict every example of `examples_file` not yet predicted; return the predictions path."""
-    examples = load_examples(examples_file)
-    if limit is not None:
-        examples = examples[:limit]
+    examples = _limited_examples(examples_file, limit)
     try:
         decoding = model.default_decoding().merged(task.decoding).merged(decoding_overrides)
     except ValueError as e:
         raise AudioreproError(f"task {task.name}: bad decoding setting: {e}") from e
-    prompts = {e.id: task.prompt_for(model.name, e.meta) if model.name in task.model_prompts else e.prompt for e in examples}
     # over every example, not this shard's: all shards of a run share one fingerprint
+    prompts = _prompts(task, model.name, examples)
     prompts_sha = hashlib.sha256(json.dumps(prompts, sort_keys=True).encode()).hexdigest()
     examples = shard.take(examples)
 
-    out = (
-        predictions_path(task.suite, task.name, run)
-        if shard.world == 1
-        else shard_predictions_path(task.suite, task.name, run, shard.rank, shard.world)
-    )
+    out = predictions_file(task, run, shard)
     meta_path = out.parent / PREDICT_META
     model_desc = model.describe()
-    fingerprint = _fingerprint(model_desc, decoding, prompts_sha)
+    fingerprint = _fingerprint(model.identity(), decoding, prompts_sha)
     if restart:
         discard_predictions(task.suite, task.name, run)
     if meta_path.exists() and any(out.parent.glob("predictions*.jsonl")):
         old = read_json(meta_path)
         if old.get("fingerprint") != fingerprint:
             raise AudioreproError(
-                f"{out.parent}: existing predictions were made with another model configuration, decoding or "
-                "prompts (predict_meta.json differs). Use --restart to discard them, or another --run-name."
+                f"{out.parent}: existing predictions were made with another model (weights, options or wrapper "
+                "version), decoding or prompts (the fingerprint in predict_meta.json differs). Rerun with "
+                "--restart to discard them, or pass different --model-arg options so the run gets its own folder."
             )
     atomic_write_json(
         meta_path,
@@ -164,10 +230,11 @@ def run_predict(
             "task_version": task.version,
             "model": model_desc,
             "decoding": decoding.to_dict(),
-            "decoding_overrides": {k: v for k, v in (decoding_overrides or {}).items() if v is not None},
+            "decoding_overrides": _set_overrides(decoding_overrides),
             "prompts_sha256": prompts_sha,
             "examples_sha256": sha256_file(examples_file),
             "fingerprint": fingerprint,
+            "request_fingerprint": _request_fingerprint(task, model.name, examples_file, prompts, decoding_overrides),
             "batch_size": batch_size,
         },
     )

@@ -120,6 +120,37 @@ def check_verdicts_match(path: Path, verdicts: dict[tuple[str, str], dict], pred
         )
 
 
+def score_is_current(task: TaskSpec, run: str, *, data_subset: str | None = None) -> bool:
+    """True when scores.json was written by this code version from the examples, predictions and
+    verdicts now on disk (their sha256s are in its provenance), so a rerun need not rescore."""
+    from .provenance import code_version
+
+    out = scores_path(task.suite, task.name, run)
+    ex_path = examples_path(task.suite, task.name)
+    if not (out.exists() and ex_path.exists()):
+        return False
+    try:
+        record = read_json(out)
+    except AudioreproError:
+        return False
+    prov = record.get("provenance") or {}
+    if record.get("task_version") != task.version or prov.get("data_subset") != data_subset:
+        return False
+    if any(d.get("name") == "partial_predictions" for d in prov.get("deviations") or []):
+        return False
+    if any(prov.get(k) != v for k, v in code_version().items() if k != "code_dirty"):
+        return False
+    folder = model_dir(task.suite, task.name, run)
+    predictions = {p.name: sha256_file(p) for p in sorted(folder.glob("predictions*.jsonl"))}
+    if prov.get("examples_sha256") != sha256_file(ex_path) or prov.get("predictions_sha256") != predictions:
+        return False
+    if task.judge:  # scored from these verdicts, or scored without any (a judged metric not computed)
+        vpath = verdicts_path(task.suite, task.name, run)
+        if (prov.get("judge") or {}).get("verdicts_sha256") != (sha256_file(vpath) if vpath.exists() else None):
+            return False
+    return True
+
+
 def score_run(
     task: TaskSpec,
     run: str,

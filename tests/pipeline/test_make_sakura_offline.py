@@ -32,7 +32,8 @@ def _env(tmp_path: Path) -> dict:
 
 
 def _make(tmp_path: Path, judge: str) -> subprocess.CompletedProcess:
-    cmd = ["make", "-s", "sakura-fixture", "MODELS=qwen2-audio", f"JUDGE={judge}",
+    """`judge` is the README's plain Make variable, JUDGE=matcher or VERDICTS=FILE."""
+    cmd = ["make", "-s", "sakura-fixture", "MODELS=qwen2-audio", judge,
            "SAKURA_RUN_FLAGS=--decoding max_new_tokens=6 --no-progress"]
     return subprocess.run(cmd, cwd=REPO, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
 
@@ -40,7 +41,7 @@ def _make(tmp_path: Path, judge: str) -> subprocess.CompletedProcess:
 @pytest.mark.skipif(not (REPO / ".venv" / "bin" / "audiorepro").exists(), reason="needs `make setup` (.venv)")
 def test_make_sakura_fixture_with_a_verdict_file(tmp_path):
     # 1. a first run judged by the matcher produces the verdicts a reviewer would ship
-    first = _make(tmp_path, "--judge matcher")
+    first = _make(tmp_path, "JUDGE=matcher")
     assert first.returncode == 0, first.stderr[-3000:]
     tasks = [t.name for t in list_tasks("sakura")]
     shipped = tmp_path / "shipped_verdicts.jsonl"
@@ -54,7 +55,7 @@ def test_make_sakura_fixture_with_a_verdict_file(tmp_path):
         (tmp_path / "runs" / "sakura" / t / "qwen2-audio" / "verdicts.jsonl").unlink()
     for f in (tmp_path / "cache" / "judge").glob("*"):
         f.unlink()
-    second = _make(tmp_path, f"--verdicts {shipped}")
+    second = _make(tmp_path, f"VERDICTS={shipped}")
     assert second.returncode == 0, second.stderr[-3000:]
     assert "reports/sakura/index.html" in second.stdout
 

@@ -1,8 +1,8 @@
 """SAKURA end to end on the bundled fixture subset (24 clips, 48 questions), offline: prepare ->
 predict with a tiny random Qwen2-Audio on CPU -> judge (deterministic matcher) -> score ->
 compare -> report; then the verdicts exported from that run rescore the same predictions with
-no judge at all and give identical scores; and without any judge, scoring stops naming the
-options."""
+no judge at all and give identical scores; and without any judge, every model predicts and the
+run names the options."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from audiorepro.errors import AudioreproError
 from audiorepro.jsonl import read_jsonl
 from audiorepro.tasks import list_tasks
 
@@ -86,14 +85,27 @@ def test_sakura_fixture_run_with_matcher_then_rescore_from_verdicts(sandbox):
         assert json.loads((folder / "scores.json").read_text())["value"] == scores[task.name]
 
 
-def test_scoring_without_a_judge_names_the_options(sandbox):
+def test_without_a_judge_every_model_predicts_then_the_run_names_the_options(sandbox, monkeypatch):
+    from dataclasses import replace
+
     from audiorepro.pipeline import run_suite
 
-    with pytest.raises(AudioreproError) as err:
-        run_suite(_options())
-    message = str(err.value)
-    for option in ("--judge api", "--judge local", "--judge matcher", "--verdicts"):
-        assert option in message
+    # two models: the first one's missing verdicts must not stop the second from predicting
+    monkeypatch.setenv(
+        "AUDIOREPRO_MODEL_PLUGINS",
+        f"{MODEL}=sakura_support:tiny_qwen2_audio_model,{MODEL}-b=sakura_support:tiny_qwen2_audio_model",
+    )
+    result = run_suite(replace(_options(), models=[MODEL, f"{MODEL}-b"]))
+    tasks = sorted(t.name for t in list_tasks("sakura"))
+    assert {run: sorted(names) for run, names in result["awaiting_judge"].items()} == {MODEL: tasks, f"{MODEL}-b": tasks}
+    assert result["failed"] == {} and result["ok"]
+    for run in (MODEL, f"{MODEL}-b"):
+        for task in tasks:
+            folder = sandbox / "runs" / "sakura" / task / run
+            assert len(read_jsonl(folder / "predictions.jsonl")) == 6
+            assert not (folder / "scores.json").exists()
+    for option in ("--judge api", "--judge local", "--judge matcher", "--verdicts", "JUDGE=", "VERDICTS="):
+        assert option in result["judge_hint"]
 
 
 def test_sakura_fixture_report(sandbox):

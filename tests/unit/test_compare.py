@@ -155,6 +155,7 @@ def test_row_summary_and_agreement(mini):
         "reproduced": 2,
         "deviates": 1,
         "disputed": 1,
+        "failed": 0,
         "not run": 1,
         "not computable": 1,
         "no reference": 1,

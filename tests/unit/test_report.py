@@ -131,6 +131,7 @@ def test_header_summary_counts(rendered):
         "reproduced": 2,
         "deviates": 1,
         "disputed": 1,
+        "failed": 0,
         "not run": 18,
         "not computable": 1,
         "no reference": 0,

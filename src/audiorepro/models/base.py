@@ -1,7 +1,9 @@
 """The one interface every model implements.
 
 A model takes a batch of (16 kHz waveform, instruction) and returns texts, plus `describe()` for
-provenance. Prompt templates are the model's business: the task gives the bare instruction, the
+provenance and `identity()` for resume: describe() may hold timings, paths and state set while the
+model runs, which must never make a rerun refuse its own predictions; identity() holds only what
+determines the outputs. Prompt templates are the model's business: the task gives the bare instruction, the
 model wraps it the way its reference code does (SALMONN's `USER: <Speech>...`, Qwen's chatml)."""
 
 from __future__ import annotations
@@ -100,6 +102,9 @@ class AudioLanguageModel(ABC):
 
     #: registry name, e.g. "cascade", "salmonn-13b-v1"
     name: str = "model"
+    #: bump when a change to the wrapper changes its outputs for the same weights and settings, so
+    #: predictions made by the older code are not resumed as if they were the same run
+    output_version: int = 1
 
     @abstractmethod
     def default_decoding(self) -> DecodingConfig:
@@ -121,6 +126,13 @@ class AudioLanguageModel(ABC):
     def describe(self) -> dict[str, Any]:
         """Provenance: name, component paths and sha256s, dtype, device, deviations from the
         reference protocol (a list of {"name", "value", "reference"} dicts)."""
+
+    def identity(self) -> dict[str, Any]:
+        """What determines the outputs (weights' identity, prompt template, options), for the
+        resume fingerprint in predict_meta.json. Never timings, absolute paths or state set
+        lazily while the model runs. The default is describe(), right for a model whose
+        describe() is a pure function of its options and files; override it otherwise."""
+        return self.describe()
 
     def sort_key(self, request: GenerationRequest) -> float:
         """Length used by the predict runner to group similar items into a batch."""

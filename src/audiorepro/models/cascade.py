@@ -81,6 +81,7 @@ class CascadeModel(AudioLanguageModel):
         dtype: str = "auto",
         llm_template: str = "auto",
         prompt_without_transcript: str = "error",
+        decoding: str = "greedy",
     ):
         """
         asr: "demo-whisper-tiny-en" or a Hugging Face Whisper folder.
@@ -92,6 +93,8 @@ class CascadeModel(AudioLanguageModel):
         prompt_without_transcript: what to do when an audio request's prompt lacks `<transcript>`
             (the task has no cascade prompt): "error", or "append" (instruction, blank line,
             transcript; a named deviation since the paper has no such setting).
+        decoding: "greedy", the only preset (both stages decode greedily, as the paper's cascade);
+            accepted so that `make ... DECODING=greedy` works for every model.
         """
         import torch
 
@@ -99,6 +102,8 @@ class CascadeModel(AudioLanguageModel):
             raise AudioreproError(
                 f"cascade: llm_template {llm_template!r} not one of auto, chat_template, vicuna_v1.1"
             )
+        if decoding != "greedy":
+            raise AudioreproError(f"cascade: unknown decoding preset {decoding!r}; accepted: greedy")
         if prompt_without_transcript not in ("error", "append"):
             raise AudioreproError(
                 f"cascade: prompt_without_transcript {prompt_without_transcript!r} not error/append"
@@ -351,6 +356,22 @@ class CascadeModel(AudioLanguageModel):
 
     # ------------------------------------------------------------------ provenance
 
+    def identity(self) -> dict[str, Any]:
+        """The weights by content (sha256 of the source files, or a folder's config hash and
+        weight sizes), never their paths or conversion timings; the template as the option
+        given, since "auto" resolves from the tokenizer, itself part of the LLM's identity."""
+        _, llm_provenance = _resolve_llm(self.llm_option, convert=False)
+        return {
+            "class": "audiorepro.models.cascade.CascadeModel",
+            "output_version": self.output_version,
+            "asr": _content_identity(self.asr_provenance),
+            "llm": _content_identity(llm_provenance),
+            "llm_template": self.llm_template_option,
+            "prompt_without_transcript": self.prompt_without_transcript,
+            "dtype": self.dtype,
+            "device_type": self.device.split(":")[0],
+        }
+
     def describe(self) -> dict[str, Any]:
         if self.llm_dir is None:
             _, llm_provenance = _resolve_llm(self.llm_option, convert=False)
@@ -422,6 +443,11 @@ def _resolve_llm(option: str, convert: bool = True) -> tuple[Path, dict[str, Any
             "converted_dir": str(folder),
         }
     return _hf_folder(option, "llm"), _folder_provenance(option)
+
+
+def _content_identity(provenance: dict[str, Any]) -> dict[str, Any]:
+    """A component's provenance without where it lies or how long it took to prepare."""
+    return {k: v for k, v in provenance.items() if k not in ("source_path", "converted_dir", "path", "prepare_seconds")}
 
 
 def _hf_folder(option: str, role: str) -> Path:

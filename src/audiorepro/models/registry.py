@@ -72,6 +72,29 @@ def build_model(name: str, **options: Any):
     module_name, factory_name = target.split(":")
     module = importlib.import_module(module_name)
     factory = getattr(module, factory_name)
+    _check_options(name, factory, options)
     model = factory(**{**preset, **options})
     model.name = name
     return model
+
+
+def _check_options(name: str, factory, options: dict[str, Any]) -> None:
+    """A `--model-arg` the model does not take is a one-line error naming the model and what it
+    takes, not a TypeError from inside its constructor."""
+    import inspect
+
+    params = inspect.signature(factory).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [k for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and k != "self"]
+    unknown = sorted(set(options) - set(accepted))
+    if not unknown:
+        return
+    if unknown == ["decoding"]:
+        raise AudioreproError(
+            f"model {name} has no decoding presets (--model-arg decoding=...); "
+            "set single decoding settings with --decoding key=value instead"
+        )
+    raise AudioreproError(
+        f"model {name}: unknown option(s) {', '.join(unknown)} (--model-arg); it takes: {', '.join(accepted) or 'none'}"
+    )

@@ -38,6 +38,7 @@ def headline(summary: dict) -> str:
     words = {
         "deviates": "deviate",
         "disputed": "disputed",
+        "failed": "failed",
         "not run": "not run",
         "not computable": "not computable",
         "no reference": "without a paper value",
@@ -252,7 +253,7 @@ def _table_section(doc: dict, index: int) -> tuple[str, list[tuple[str, str]]]:
 _RULES = (
     "<b>reproduced</b>: |ours − paper| ≤ the cell's tolerance (rule <i>tolerance</i>), or the paper value lies "
     "inside our 95% CI (rule <i>ci</i>); <b>deviates</b>: neither; <b>disputed</b>: the sources print different "
-    "values, each gets its own verdict; <b>not run</b>: no result; <b>not computable</b>: the metric could not be "
+    "values, each gets its own verdict; <b>failed</b>: this run's model or task raised an error, or its data is broken (first line given); <b>not run</b>: no result; <b>not computable</b>: the metric could not be "
     "computed here (reason given); <b>no reference</b>: the paper row has no comparable value. Agreement per row: "
     "Lin's concordance correlation coefficient (population variance) and Bland-Altman bias with 95% limits of "
     "agreement, over the cells with a verdict, fractions put on the 0-100 scale."

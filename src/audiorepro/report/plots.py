@@ -16,6 +16,7 @@ VERDICT_COLOURS = {
     "reproduced": "#1a7f37",
     "deviates": "#cf222e",
     "disputed": "#8250df",
+    "failed": "#a40e26",
     "not run": "#8c959f",
     "not computable": "#bf8700",
     "no reference": "#57606a",

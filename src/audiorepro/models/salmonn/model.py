@@ -30,6 +30,22 @@ from .generation import SearchSettings, beam_search, greedy_search
 from .loading import load_components
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# decode_config.yaml of the 2024 code; min_length=1 there counts the <s> transformers 4.28 seeds,
+# so it allows zero new tokens: min_new_tokens=0 here is the same setting.
+REFERENCE_DECODING = DecodingConfig(
+    num_beams=4,
+    do_sample=False,
+    max_new_tokens=200,
+    min_new_tokens=0,
+    temperature=1.0,
+    top_p=0.9,
+    top_k=0,
+    repetition_penalty=1.0,
+    length_penalty=1.0,
+    seed=0,
+)
+# `--model-arg decoding=greedy` (make DECODING=greedy): one beam, the rest as the reference
+DECODING_PRESETS = {"reference": REFERENCE_DECODING, "greedy": REFERENCE_DECODING.merged({"num_beams": 1})}
 # BEATs needs at least one 16x16 fbank patch: 16 frames of 25 ms every 10 ms.
 MIN_SAMPLES = 400 + 15 * 160
 SPECIAL_TEXT = {0: "<unk>", 1: "<s>", 2: "</s>"}
@@ -109,9 +125,16 @@ class SalmonnModel(AudioLanguageModel):
         max_memory: Any = None,
         offload_folder: str | None = None,
         load_in_8bit: bool | str = False,
+        decoding: str = "reference",
     ):
         """`device_map`, `max_memory`, `offload_folder`, `load_in_8bit`: where Vicuna's layers go
         (audiorepro.models.placement); the encoders, Q-Former and projection stay on `device`."""
+        if decoding not in DECODING_PRESETS:
+            raise AudioreproError(
+                f"{self.name if preset is None else preset}: unknown decoding preset {decoding!r}; "
+                f"accepted: {', '.join(DECODING_PRESETS)}"
+            )
+        self.decoding_preset = decoding
         self.preset = get_preset(preset)
         self.checkpoints: dict[str, PinnedCheckpoint] = {}  # components resolved through their manifests
         self.placement = Placement.from_options(
@@ -190,20 +213,7 @@ class SalmonnModel(AudioLanguageModel):
     # --- AudioLanguageModel -----------------------------------------------------------------
 
     def default_decoding(self) -> DecodingConfig:
-        # decode_config.yaml of the 2024 code; min_length=1 there counts the <s> transformers 4.28
-        # seeds, so it allows zero new tokens: min_new_tokens=0 here is the same setting.
-        return DecodingConfig(
-            num_beams=4,
-            do_sample=False,
-            max_new_tokens=200,
-            min_new_tokens=0,
-            temperature=1.0,
-            top_p=0.9,
-            top_k=0,
-            repetition_penalty=1.0,
-            length_penalty=1.0,
-            seed=0,
-        )
+        return DECODING_PRESETS[self.decoding_preset].merged(None)
 
     def sort_key(self, request: GenerationRequest) -> float:
         return min(super().sort_key(request), MAX_AUDIO_SECONDS)
@@ -395,21 +405,27 @@ class SalmonnModel(AudioLanguageModel):
             )
         out += self.placement.deviations("float16 Vicuna (reference low_resource=False)")
         d = self.default_decoding().merged(decoding)
+        searched = "greedy search (decoding=greedy)" if d.num_beams == 1 else "beam search (decode_config.yaml)"
         out.append(
             {
                 "name": "decoding",
-                "value": "beam search (decode_config.yaml)" if not d.do_sample else "beam sampling",
+                "value": searched if not d.do_sample else "beam sampling",
                 "reference": "v1 model.py samples (do_sample=True, num_beams=4, top_p=0.9); the 2024 decode config uses beam search",
             }
         )
         return out
 
     def identity(self) -> dict[str, Any]:
-        """describe() without where Vicuna's layers were placed (device_map does not change the
-        outputs; load_in_8bit stays, as a deviation)."""
+        """describe() without where things lie or run: component paths, the device index and
+        where Vicuna's layers were placed (device_map does not change the outputs; load_in_8bit
+        stays, as a deviation). Moving the cache must not make a rerun refuse its predictions."""
         described = self.describe()
         described.pop("placement", None)
-        return described
+        components = {
+            name: {k: v for k, v in component.items() if k != "path"}
+            for name, component in described["components"].items()
+        }
+        return {**described, "components": components, "device": self.device.type, "output_version": self.output_version}
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -435,6 +451,7 @@ class SalmonnModel(AudioLanguageModel):
             "placement": self.placement.describe(self.llm),
             "lora_scaling": self.lora_scaling,
             "prompt_template": "USER: <Speech><SpeechHere></Speech> {instruction}\\nASSISTANT:",
+            "decoding_preset": self.decoding_preset,
             "default_decoding": self.default_decoding().to_dict(),
             "deviations": self.deviations(),
         }
