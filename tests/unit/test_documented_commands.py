@@ -40,6 +40,7 @@ NOT_COMMANDS = {
     "audiorepro report --suite S",  # S: any suite, in a diagram
     "audiorepro report --suite S ─> reports/S/index.html + report.md",  # a diagram
     "audiorepro run ... --models qwen-audio-chat",  # prose: any run with that model
+    "audiorepro run --nproc N",  # prose: the option of any run
 }
 # offline and quick: run for real, expected to exit 0
 RUN_FOR_REAL = {"make help", "make compare-prior", "audiorepro tasks", "audiorepro models", "audiorepro fetch --status"}
