@@ -15,25 +15,25 @@ AUDIOREPRO ?= .venv/bin/audiorepro
 MODEL ?= salmonn-13b-v1
 TABLE3_RUN_FLAGS ?=
 
-TABLE3_TASKS := \
-	asr-librispeech-clean asr-librispeech-other asr-gigaspeech \
-	en2zh-covost2 aac-audiocaps pr-librispeech-clean er-iemocap mc-musiccaps osr-librimix sv-voxceleb1 \
-	en2de-covost2 en2ja-covost2 ke-inspec sqqa-wikiqa sf-slurp story-audiocaps sac-inhouse
+# The tasks are the task files of suite table3 (src/audiorepro/tasks/table3/, plus AUDIOREPRO_TASKS
+# folders): `make tasks SUITE=table3` lists them; nothing here repeats the list.
 
-TABLE3_TARGETS := $(addprefix table3-,$(TABLE3_TASKS))
+.PHONY: reproduce-table3 tasks
 
-.PHONY: reproduce-table3 $(TABLE3_TARGETS)
-
-# for the comma-separated lists of --tasks (also used by make/sakura.mk)
+# for the comma-separated lists of --tasks (used by make/sakura.mk)
 comma := ,
 empty :=
 space := $(empty) $(empty)
 
 reproduce-table3: ## every SALMONN Table 3 cell with MODEL= (default salmonn-13b-v1) in one run (one model load), then compare + report
-	$(AUDIOREPRO) run --suite table3 --tasks $(subst $(space),$(comma),$(strip $(TABLE3_TASKS))) --models $(MODEL) $(DECODING_FLAGS) $(JUDGE_FLAGS) $(TABLE3_RUN_FLAGS) $(NPROC_FLAG)
+	$(AUDIOREPRO) run --suite table3 --models $(MODEL) $(DECODING_FLAGS) $(JUDGE_FLAGS) $(TABLE3_RUN_FLAGS) $(NPROC_FLAG)
 
-$(TABLE3_TARGETS): table3-%:
+# an unknown task name is refused by `run` (exit 2, naming the task)
+table3-%: ## one Table 3 task with MODEL= (table3-<task>; the names: make tasks SUITE=table3)
 	$(AUDIOREPRO) run --suite table3 --tasks $* --models $(MODEL) $(DECODING_FLAGS) $(JUDGE_FLAGS) $(TABLE3_RUN_FLAGS) $(NPROC_FLAG)
+
+tasks: ## the task names of SUITE= (table3, table4, sakura, sakura-text, demo), one a line
+	@$(AUDIOREPRO) tasks --names $(if $(SUITE),--suite $(SUITE))
 
 fetch-%: | $(STAMP)
 	$(AUDIOREPRO) fetch $*

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import AudioreproError
+from .errors import AudioreproError, InputError
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -80,7 +80,13 @@ def _judge_options(args) -> dict | None:
 def cmd_tasks(args) -> int:
     from .tasks import list_tasks
 
-    for t in sorted(list_tasks(args.suite), key=lambda t: (t.suite, t.name)):
+    specs = list_tasks(args.suite)
+    if args.names:  # one name a line, for Make and scripts, where an empty list would run nothing
+        if not specs:
+            raise InputError(None, f"no task has suite {args.suite!r}; see `audiorepro tasks`")
+        print("\n".join(sorted(t.name for t in specs)))
+        return 0
+    for t in sorted(specs, key=lambda t: (t.suite, t.name)):
         metrics = ", ".join([t.metric.name, *(m.name for m in t.extra_metrics)])
         print(f"{t.suite:12s} {t.name:28s} {t.dataset:24s} {metrics}")
     return 0
@@ -213,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("tasks", help="list registered tasks")
-    p.add_argument("--suite")
+    p.add_argument("--suite", help="only this suite's tasks")
+    p.add_argument("--names", action="store_true", help="print only the task names, one a line (for Make)")
     p.set_defaults(func=cmd_tasks)
     sub.add_parser("models", help="list registered models").set_defaults(func=cmd_models)
 

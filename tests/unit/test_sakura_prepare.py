@@ -11,6 +11,7 @@ import soundfile as sf
 
 from audiorepro.checksums import verify_file
 from audiorepro.errors import InputError
+from audiorepro.expected import load_expected
 from audiorepro.manifests import load_manifest, load_manifest_file
 from audiorepro.paths import data_root
 from audiorepro.prepare.sakura import parse_options, prepare_sakura, read_metadata
@@ -137,8 +138,10 @@ def test_tasks_select_one_cell_each():
             assert task.judge == "sakura" and task.metric.name == "judge_accuracy"
             selected = [i for i in items if all(i["meta"].get(k) == v for k, v in task.where.items())]
             assert len(selected) == 6, task.name
-    cells = sorted(c.cell for t in list_tasks("sakura") for c in t.expected)
-    assert cells == sorted(t.name for t in list_tasks("sakura"))
+    # each audio-based task fills the sakura cell of its own name (the link lives in expected/sakura.yaml)
+    linked = sorted(c.task for c in load_expected("sakura").cells if c.task)
+    assert linked == sorted(t.name for t in list_tasks("sakura"))
+    assert all(c.id == c.task for c in load_expected("sakura").cells if c.task)
 
 
 def test_bad_metadata_names_the_file(tmp_path):

@@ -1,43 +1,30 @@
 """Table 3 task YAMLs: all tasks present and valid, prompts equal to the released test prompts
 (bytedance/SALMONN prompts/test_prompt.json, quoted in the reference notes), the paper's metric per
-cell, and `make -n reproduce-table3` runs exactly one target per task."""
+cell, and Make's targets come from the task files: `make -n reproduce-table3` is one run of the
+whole suite, and every task has its `table3-<task>` target."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from audiorepro import manifests
+from audiorepro.expected import load_expected
 from audiorepro.manifests import load_manifest
 from audiorepro.tasks import list_tasks, load_task_file
 
 REPO = Path(__file__).resolve().parents[2]
 TASK_DIR = REPO / "src" / "audiorepro" / "tasks" / "table3"
 
-# The task names of the project layout, in Table 3 order.
-TABLE3 = [
-    "asr-librispeech-clean",
-    "asr-librispeech-other",
-    "asr-gigaspeech",
-    "en2zh-covost2",
-    "aac-audiocaps",
-    "pr-librispeech-clean",
-    "er-iemocap",
-    "mc-musiccaps",
-    "osr-librimix",
-    "sv-voxceleb1",
-    "en2de-covost2",
-    "en2ja-covost2",
-    "ke-inspec",
-    "sqqa-wikiqa",
-    "sf-slurp",
-    "story-audiocaps",
-    "sac-inhouse",
-]
+# The tasks Table 3's cells name (expected/table3.yaml, the paper's cells), in Table 3 order: the
+# one place a cell's task is stored; the task files must be exactly these.
+TABLE3 = list(dict.fromkeys(c.task for c in load_expected("table3").cells if c.task))
 
 # Instructions of the released test_prompt.json (salmonn.md section 2.5).
 RELEASED_PROMPTS = {
@@ -113,7 +100,8 @@ def tasks():
     return {t.name: t for t in list_tasks("table3")}
 
 
-def test_task_files_match_the_layout_list(tasks):
+def test_task_files_match_the_table_cells(tasks):
+    assert len(TABLE3) == 17
     assert sorted(p.stem for p in TASK_DIR.glob("*.yaml")) == sorted(TABLE3)
     for path in TASK_DIR.glob("*.yaml"):
         assert load_task_file(path).suite == "table3"
@@ -136,15 +124,15 @@ def test_metrics_and_cells(tasks):
     assert tasks["mc-musiccaps"].metric.options.get("smooth_method") == "none"
     assert tasks["er-iemocap"].metric.options == {"labels": "iemocap4"}
     assert tasks["sv-voxceleb1"].metric.options == {"labels": "yes_no"}
+    table3 = load_expected("table3")
     for name, task in tasks.items():
-        assert all(c.table == "table3" for c in task.expected), name
-        cells = {c.cell for c in task.expected}
-        assert cells == MULTI_CELL.get(name, {name}), name
+        cells = [c for c in table3.cells if c.task == name]
+        assert {c.id for c in cells} == MULTI_CELL.get(name, {name}), name
         reported = {task.metric.report_as or task.metric.name} | {
             m.report_as or m.name for m in task.extra_metrics
         }
-        for cell in task.expected:
-            assert (cell.metric or task.metric.report_as or task.metric.name) in reported, (name, cell)
+        for cell in cells:
+            assert cell.metric in reported, (name, cell.id)
 
 
 def test_story_decoding_is_200_new_tokens(tasks):
@@ -164,35 +152,43 @@ def test_every_task_dataset_has_a_manifest(tasks):
     for task in tasks.values():
         m = load_manifest(task.dataset)
         assert m.kind == "dataset"
-        assert task.name in m.used_by, (task.name, m.name)
 
 
-def _make_n(*args: str) -> str:
+# the audiorepro script of the environment running the tests
+AUDIOREPRO = str(Path(sys.executable).parent / "audiorepro")
+
+
+def _make(*args: str, dry_run: bool = True, check: bool = True) -> subprocess.CompletedProcess:
+    flags = ["-n"] if dry_run else []
     return subprocess.run(
-        ["make", "-n", "--no-print-directory", "-f", str(REPO / "make" / "table3.mk"), *args],
+        ["make", *flags, "--no-print-directory", "-f", str(REPO / "make" / "table3.mk"), f"AUDIOREPRO={AUDIOREPRO}", *args],
         capture_output=True,
         text=True,
-        check=True,
+        check=check,
         cwd=REPO,
-    ).stdout
+        env={k: v for k, v in os.environ.items() if k != "AUDIOREPRO_TASKS"},
+    )
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="GNU make not installed")
-def test_make_dry_run_has_one_target_per_task():
-    # the whole table in one process (the model loads once); run writes compare and report itself
-    lines = _make_n("reproduce-table3", "MODEL=cascade").strip().splitlines()
+def test_make_targets_come_from_the_task_files():
+    # the whole table in one process (the model loads once); `run` takes every task of the suite
+    lines = _make("reproduce-table3", "MODEL=cascade").stdout.strip().splitlines()
     assert len(lines) == 1, lines
-    (tasks,) = re.findall(r"audiorepro run --suite table3 --tasks (\S+) --models cascade", lines[0])
-    assert sorted(tasks.split(",")) == sorted(TABLE3)
+    assert re.fullmatch(rf"{re.escape(AUDIOREPRO)} run --suite table3 --models cascade\s*", lines[0]), lines[0]
+    # `make tasks` lists the suite from the task files: the layout's list, in any order
+    listed = _make("tasks", "SUITE=table3", dry_run=False).stdout.split()
+    assert sorted(listed) == sorted(TABLE3)
     # and one target per task, each its own run
     for name in TABLE3:
-        (line,) = _make_n(f"table3-{name}", "MODEL=cascade").strip().splitlines()
+        (line,) = _make(f"table3-{name}", "MODEL=cascade").stdout.strip().splitlines()
         assert re.search(rf"audiorepro run --suite table3 --tasks {name} --models cascade\b", line), line
-    one = subprocess.run(
-        ["make", "-n", "--no-print-directory", "-f", str(REPO / "make" / "table3.mk"), "fetch-librispeech-test-clean"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-    ).stdout
+    one = _make("fetch-librispeech-test-clean").stdout
     assert one.strip().endswith("fetch librispeech-test-clean")
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="GNU make not installed")
+def test_make_target_of_an_unknown_task_is_refused_by_name():
+    done = _make("table3-asr-nonexistent", "MODEL=cascade", dry_run=False, check=False)
+    assert done.returncode != 0
+    assert "unknown task 'asr-nonexistent'" in done.stderr

@@ -29,12 +29,6 @@ class MetricSpec(_Strict):
     )
 
 
-class ExpectedCell(_Strict):
-    table: Literal["table3", "table4", "table5", "sakura", "demo"]
-    cell: str = Field(description="cell id in expected/<table>.yaml")
-    metric: str | None = Field(default=None, description="which metric of this task fills the cell (default: main)")
-
-
 class Deviation(_Strict):
     """A known departure from the paper's protocol that this task makes on purpose."""
 
@@ -66,7 +60,6 @@ class TaskSpec(_Strict):
     )
     metric: MetricSpec
     extra_metrics: list[MetricSpec] = Field(default_factory=list)
-    expected: list[ExpectedCell] = Field(default_factory=list)
     deviations: list[Deviation] = Field(
         default_factory=list, description="departures from the paper's protocol, copied into every score's provenance"
     )
