@@ -2,6 +2,7 @@
 #   make reproduce-table3 MODEL=salmonn-13b-v1        every Table 3 task in one `audiorepro run`
 #                                                      (the model loads once), then compare + report
 #   make table3-asr-librispeech-clean MODEL=cascade    one task (with its own compare + report)
+#   make tasks SUITE=table3                            the task names (the task files of the suite)
 #   make fetch-librispeech-test-clean                  download / verify one manifest
 #   make reproduce-table3 JUDGE=api|local|matcher [JUDGE_MODEL=...] or VERDICTS=FILE   judge SQQA/SAC with the
 #                                                      paper's GPT-3.5 prompts (without: "not computed: needs a judge")
@@ -20,16 +21,14 @@ TABLE3_RUN_FLAGS ?=
 
 .PHONY: reproduce-table3 tasks
 
-# for the comma-separated lists of --tasks (used by make/sakura.mk)
+# for the comma-separated MODELS lists of make/sakura.mk
 comma := ,
-empty :=
-space := $(empty) $(empty)
 
 reproduce-table3: ## every SALMONN Table 3 cell with MODEL= (default salmonn-13b-v1) in one run (one model load), then compare + report
 	$(AUDIOREPRO) run --suite table3 --models $(MODEL) $(DECODING_FLAGS) $(JUDGE_FLAGS) $(TABLE3_RUN_FLAGS) $(NPROC_FLAG)
 
-# an unknown task name is refused by `run` (exit 2, naming the task)
-table3-%: ## one Table 3 task with MODEL= (table3-<task>; the names: make tasks SUITE=table3)
+# table3-<task>, one per task file of the suite; an unknown name is refused by `run` (exit 2, naming it)
+table3-%:
 	$(AUDIOREPRO) run --suite table3 --tasks $* --models $(MODEL) $(DECODING_FLAGS) $(JUDGE_FLAGS) $(TABLE3_RUN_FLAGS) $(NPROC_FLAG)
 
 tasks: ## the task names of SUITE= (table3, table4, sakura, sakura-text, demo), one a line

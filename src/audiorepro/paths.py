@@ -38,6 +38,12 @@ def manifests_dir() -> Path:
     return repo_root() / "data_manifests"
 
 
+def extra_task_dirs() -> list[Path]:
+    """Task folders besides the package's own (AUDIOREPRO_TASKS, separated like PATH): a reader's
+    new task is a YAML file there, with no edit to the package."""
+    return [Path(p).resolve() for p in os.environ.get("AUDIOREPRO_TASKS", "").split(os.pathsep) if p]
+
+
 def expected_dir() -> Path:
     return repo_root() / "expected"
 

@@ -12,11 +12,11 @@ package."""
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import InputError
+from ..paths import extra_task_dirs
 from ..yaml_schema import load_yaml_mapping, validate
 from .schema import TaskSpec
 
@@ -26,7 +26,7 @@ TEMPLATE_PREFIX = "_"
 
 def task_dirs() -> list[Path]:
     """The package's task folder, then every folder of AUDIOREPRO_TASKS."""
-    extra = [Path(p) for p in os.environ.get("AUDIOREPRO_TASKS", "").split(os.pathsep) if p]
+    extra = extra_task_dirs()
     for folder in extra:
         if not folder.is_dir():
             raise InputError(folder, "AUDIOREPRO_TASKS names a folder that does not exist")
