@@ -5,7 +5,7 @@ A task is one YAML file, so everything else derives from the task files: Make's 
 (`audiorepro tasks --names`), the tests' task lists, the compare stage's "no paper" table. The
 link to a paper cell lives once, in expected/<table>.yaml (`task:` of the cell, next to the paper
 value). A family of near-identical tasks (the 16 SAKURA cells) shares a template: `include:
-_file.yaml` names a file in the same folder whose keys the task inherits (its own keys win);
+_file.yaml` names a file (relative to the task's folder) whose keys the task inherits (its own keys win);
 files whose name starts with `_` are templates, not tasks. `AUDIOREPRO_TASKS` (folders separated
 by the path separator) adds task folders, so a reader can add a task without touching the
 package."""
