@@ -531,3 +531,16 @@ files:
 
 def test_every_source_type_of_the_manifest_schema_has_a_fetcher():
     assert set(F.SOURCES) == set(get_args(Source.model_fields["type"].annotation))
+
+
+def test_only_a_derived_source_fetches_the_manifests_it_derives_from(repo):
+    """A bundled subset names its origin in derived_from for provenance only: fetching it must not
+    download the origin (here a manifest that does not even exist)."""
+    data = repo / "data"
+    data.mkdir()
+    (data / "a.bin").write_bytes(PAYLOAD)
+    bundled = _manifest(data, [{"path": "a.bin", "sha256": PAYLOAD_SHA}], {"type": "bundled", "derived_from": ["nowhere"]})
+    assert [s.state for s in F.fetch(bundled)] == ["verified"]
+    derived = _manifest(data, [{"path": "a.bin", "sha256": PAYLOAD_SHA}], {"type": "derived", "derived_from": ["nowhere"]}, name="d")
+    with pytest.raises(InputError, match="nowhere"):
+        F.fetch(derived)

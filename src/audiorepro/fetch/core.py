@@ -54,8 +54,10 @@ def fetch(
         return []
     seen.add(manifest.name)
     s = manifest.source
-    for parent in s.derived_from:  # a derived manifest's sources come first
-        fetch(parent, force=force, _seen=seen)
+    if s.type == "derived":
+        # its sources come first; elsewhere (a bundled copy of a subset) derived_from is provenance only
+        for parent in s.derived_from:
+            fetch(parent, force=force, _seen=seen)
 
     root = files_root(manifest)
     entries = all_files(manifest)
