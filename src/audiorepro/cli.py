@@ -209,7 +209,12 @@ def cmd_run(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .compare import add_compare_arguments, add_compare_prior_arguments, run_compare, run_compare_prior
+    from .compare.cli import (
+        add_compare_arguments,
+        add_compare_prior_arguments,
+        run_compare,
+        run_compare_prior,
+    )
     from .fetch import add_fetch_arguments, run_fetch
     from .infer import add_infer_arguments, run_infer
     from .judge.stage import add_judge_arguments, add_judge_options, run_judge

@@ -15,13 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .errors import InputError
 from .paths import expected_dir
+from .scale import Scale
 from .yaml_schema import load_yaml_mapping, validate
 
 # Which expected table the compare stage uses for each suite (table5 is recorded, not compared).
 SUITE_TABLES: dict[str, str] = {"table3": "table3", "table4": "table4", "sakura": "sakura", "demo": "demo"}
 
-# "plain": a number printed as is (Table 4 perplexities)
-Scale = Literal["percent", "fraction", "x100", "count", "plain"]
 
 
 class _Strict(BaseModel):

@@ -3,8 +3,12 @@ stage builds a path by hand."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from .paths import reports_dir, runs_dir
 
@@ -65,8 +69,6 @@ def run_name(model: str, model_args: dict | None = None) -> str:
     are summarised by a short hash (`+paths-1a2b3c4d`): the full paths are in predict_meta.json."""
     if not model_args:
         return model
-    import hashlib
-
     paths = {k: str(v) for k, v in model_args.items() if k.endswith("_path") or k.endswith("_dir")}
     parts = [f"{k}={v}" for k, v in sorted(model_args.items()) if k not in PLACEMENT_ONLY and k not in paths]
     if paths:
@@ -74,3 +76,30 @@ def run_name(model: str, model_args: dict | None = None) -> str:
         parts.append(f"paths-{digest}")
     name = "+".join([model, *parts]) if parts else model
     return re.sub(r"[^A-Za-z0-9._=+-]", "_", name)
+
+
+def parse_run_name(run: str) -> tuple[str, dict[str, Any]]:
+    """The inverse of `run_name` for the options it keeps: `salmonn-13b-v1+lora_scaling=2.0` ->
+    ('salmonn-13b-v1', {'lora_scaling': 2.0}). A `paths-<digest>` part is skipped: the digest
+    cannot be turned back into paths."""
+    base, *parts = run.split("+")
+    options: dict[str, Any] = {}
+    for part in parts:
+        if "=" not in part:
+            continue
+        key, _, value = part.partition("=")
+        try:
+            options[key] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            options[key] = value
+    return base, options
+
+
+def rerun_command(suite: str, tasks: list[str], run: str, options: dict[str, Any] | None = None) -> str:
+    """The command that recomputes `tasks` of one run folder from scratch."""
+    base, run_options = parse_run_name(run)
+    run_options = {**run_options, **(options or {})}
+    args = "".join(f" --model-arg {k}={v}" for k, v in sorted(run_options.items()))
+    if "+paths-" in run:
+        args += " --model-arg <component>_path=... (the paths are in predict_meta.json)"
+    return f"audiorepro run --suite {suite} --tasks {','.join(tasks)} --models {base}{args}"

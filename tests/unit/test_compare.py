@@ -11,18 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from audiorepro.compare import (
-    add_compare_arguments,
-    compare,
-    compare_prior,
-    compare_suite,
-    load_run_results,
-    results_from_set,
-    run_compare,
-)
+from audiorepro.compare import compare, compare_suite, load_run_results, results_from_set
+from audiorepro.compare.cli import add_compare_arguments, compare_prior, run_compare
 from audiorepro.errors import InputError
 from audiorepro.expected import load_expected, load_expected_file
 from audiorepro.paths import expected_dir
+from metric_outputs import metric_output, not_computable_output
 
 
 def write_scores(
@@ -84,22 +78,19 @@ def mini(tmp_path):
     path.write_text(MINI, encoding="utf-8")
     table = load_expected_file(path)
     runs = tmp_path / "runs"
-    # WER reported as a fraction: 0.023 -> 2.3 %WER, no CI
-    write_scores(runs, "mini", "t-asr", "m1", {"wer": {"value": 0.023, "unit": "fraction", "n": 100}})
-    write_scores(
-        runs, "mini", "t-acc", "m1", {"accuracy": {"value": 0.65, "ci": [0.62, 0.70], "unit": "fraction"}}
-    )
+    write_scores(runs, "mini", "t-asr", "m1", {"wer": metric_output("wer", 2.3, n=100)})  # no CI
+    write_scores(runs, "mini", "t-acc", "m1", {"accuracy": metric_output("accuracy", 0.65, ci=[0.62, 0.70])})
     write_scores(
         runs,
         "mini",
         "t-bleu",
         "m1",
         {
-            "bleu": {"value": 30.0, "ci": [29.0, 31.0], "unit": "x100"},
-            "spider": {"value": None, "status": "not_computable", "reason": "SPICE needs CoreNLP 3.6.0"},
+            "bleu": metric_output("bleu", 30.0, ci=[29.0, 31.0]),
+            "spider": not_computable_output("spider", "SPICE needs CoreNLP 3.6.0"),
         },
     )
-    write_scores(runs, "mini", "t-per", "m1", {"per": {"value": 4.0, "unit": "%"}})
+    write_scores(runs, "mini", "t-per", "m1", {"per": metric_output("per", 4.0)})
     doc = compare("mini", load_run_results("mini", table, runs), table)
     (comp,) = doc["comparisons"]
     return doc, {c["cell"]: c for c in comp["cells"]}, comp
@@ -186,7 +177,7 @@ def test_wald_ci_and_derived_average(tmp_path):
             "sakura",
             f"sakura-{cell}-single",
             "salmonn-7b",
-            {"judge_accuracy": {"value": acc, "unit": "fraction", "n": 500}},
+            {"judge_accuracy": metric_output("judge_accuracy", acc, n=500)},
         )
     doc = compare("sakura", load_run_results("sakura", table, runs), table)
     comp = next(c for c in doc["comparisons"] if c["model"] == "salmonn-7b")
@@ -275,7 +266,7 @@ def test_deviations_and_option_warnings_from_provenance(tmp_path):
         ],
     }
     for task in ("asr-librispeech-clean", "asr-librispeech-other"):
-        write_scores(runs, "table3", task, "salmonn-13b-v1", {"wer": {"value": 2.2, "unit": "%"}}, prov)
+        write_scores(runs, "table3", task, "salmonn-13b-v1", {"wer": metric_output("wer", 2.2)}, prov)
     doc = compare("table3", load_run_results("table3", table, runs), table)
     comp = next(c for c in doc["comparisons"] if c["model"] == "salmonn-13b-v1")
     (dev,) = comp["deviations"]
@@ -297,7 +288,7 @@ def test_against_maps_every_model_to_one_row(tmp_path):
         "sakura",
         "sakura-animal-single",
         "my-model",
-        {"judge_accuracy": {"value": 68.6, "unit": "%", "n": 500}},
+        {"judge_accuracy": metric_output("judge_accuracy", 0.686, n=500)},
     )
     doc = compare("sakura", load_run_results("sakura", table, runs), table, against="salmonn")
     (comp,) = doc["comparisons"]
@@ -328,7 +319,7 @@ def test_cli_writes_compare_json(tmp_path, monkeypatch, capsys):
         "demo",
         "demo-asr",
         "cascade",
-        {"wer": {"value": 3 / 71, "unit": "fraction", "n": 5}},
+        {"wer": metric_output("wer", 300 / 71, n=5)},
     )
     parser = argparse.ArgumentParser()
     add_compare_arguments(parser.add_subparsers(dest="command"))
@@ -358,7 +349,7 @@ def test_run_folders_with_options_match_only_the_assumed_options(tmp_path):
     table = load_expected("table3")
     runs = tmp_path / "runs"
     for run in ("salmonn-13b-v1+lora_scaling=4.0", "salmonn-13b-v1+lora_scaling=2.0"):
-        write_scores(runs, "table3", "asr-librispeech-clean", run, {"wer": {"value": 2.2, "unit": "%WER"}})
+        write_scores(runs, "table3", "asr-librispeech-clean", run, {"wer": metric_output("wer", 2.2)})
     doc = compare("table3", load_run_results("table3", table, runs), table)
     rows = {c["model"]: c["row"] for c in doc["comparisons"]}
     assert rows["salmonn-13b-v1+lora_scaling=4.0"] == "w-activation"
@@ -389,7 +380,7 @@ def test_suite_without_a_paper_table_shows_results_only(tmp_path, monkeypatch):
     monkeypatch.setenv("AUDIOREPRO_REPORTS", str(tmp_path / "reports"))
     write_scores(
         tmp_path / "runs", "sakura-text", "sakura-text-gender-single", "qwen2-audio",
-        {"judge_accuracy": {"value": 0.9, "ci": [0.87, 0.93], "unit": "accuracy", "n": 500}},
+        {"judge_accuracy": metric_output("judge_accuracy", 0.9, ci=[0.87, 0.93], n=500)},
     )  # fmt: skip
     path = compare_suite("sakura-text")
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -429,7 +420,7 @@ def test_a_substitute_judge_is_reported_as_a_deviation(tmp_path):
             "sakura",
             task,
             "qwen2-audio",
-            {"judge_accuracy": {"value": 0.5, "unit": "accuracy", "n": 500}},
+            {"judge_accuracy": metric_output("judge_accuracy", 0.5, n=500)},
             prov,
         )
     doc = compare("sakura", load_run_results("sakura", table, runs), table)

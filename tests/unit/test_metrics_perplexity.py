@@ -37,13 +37,14 @@ def test_positive_or_non_numeric_logprobs_are_refused(bad):
 
 
 def test_compare_shows_the_sd_next_to_the_mean():
-    from audiorepro.compare import _measured_from_metric
+    from audiorepro.compare.load import measured_from_metric
     from audiorepro.expected import load_expected
+    from metric_outputs import metric_output
 
     cell = load_expected("table4").cell("ppl-asr-librispeech-clean")
-    metric = {"value": 1.12, "ci": [1.1, 1.14], "n": 2620, "n_scored": 2620, "unit": "perplexity", "details": {"sd": 0.05}}
-    measured = _measured_from_metric(metric, cell, Path("scores.json"))
-    assert measured.value == pytest.approx(1.12) and "sd 0.05" in measured.notes
+    metric = metric_output("output_perplexity", 1.12, ci=[1.1, 1.14], n=2620, sd=0.05)
+    measured = measured_from_metric(metric, cell, Path("scores.json"))
+    assert measured.value == pytest.approx(1.12) and measured.notes == "sd 0.05"
 
 
 def test_table4_holds_the_papers_activation_tuning_row():

@@ -15,7 +15,8 @@ from audiorepro.errors import InputError
 from audiorepro.expected import load_expected
 from audiorepro.jsonl import atomic_write_json
 from audiorepro.report import add_report_arguments, render_report
-from audiorepro.report.html import headline
+from audiorepro.report.format import headline
+from metric_outputs import metric_output
 
 
 def write_scores(
@@ -57,7 +58,7 @@ def rendered(tmp_path_factory):
         "table3",
         "asr-librispeech-clean",
         "salmonn-13b-v1",
-        {"wer": {"value": 2.2, "unit": "%", "ci": [2.0, 2.4]}},
+        {"wer": metric_output("wer", 2.2, ci=[2.0, 2.4])},
         prov,
     )
     write_scores(
@@ -65,11 +66,11 @@ def rendered(tmp_path_factory):
         "table3",
         "asr-gigaspeech",
         "salmonn-13b-v1",
-        {"wer": {"value": 11.6, "unit": "%", "ci": [11.2, 12.0]}},
+        {"wer": metric_output("wer", 11.6, ci=[11.2, 12.0])},
         prov,
     )
     write_scores(
-        runs, "table3", "pr-librispeech-clean", "salmonn-13b-v1", {"per": {"value": 4.0, "unit": "%"}}, prov
+        runs, "table3", "pr-librispeech-clean", "salmonn-13b-v1", {"per": metric_output("per", 4.0)}, prov
     )
     write_scores(
         runs,
@@ -77,7 +78,7 @@ def rendered(tmp_path_factory):
         "aac-audiocaps",
         "salmonn-13b-v1",
         {
-            "meteor": {"value": 0.236, "unit": "fraction"},
+            "meteor": metric_output("meteor", 23.6),
             "spider": {
                 "value": None,
                 "status": "not_computable",
@@ -93,7 +94,7 @@ def rendered(tmp_path_factory):
         "sakura",
         "sakura-gender-single",
         "salmonn-7b",
-        {"judge_accuracy": {"value": 53.8, "unit": "%", "n": 500}},
+        {"judge_accuracy": metric_output("judge_accuracy", 0.538, n=500)},
     )
     docs = compare("sakura", load_run_results("sakura", sakura, runs), sakura, against="salmonn")
     out = tmp / "out"

@@ -27,7 +27,8 @@ class MetricResult:
     status: Literal["ok", "not_computable"] = "ok"
     reason: str | None = None
     higher_is_better: bool = True
-    unit: str = ""
+    unit: str = ""  # display label only ("%WER", "CIDEr-D"); never parsed
+    scale: str = ""  # audiorepro.scale.Scale of `value`, stamped from the metric's registry entry
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
-from ..compare import VERDICTS
+from ..compare.schema import VERDICTS
 from ..jsonl import atomic_write_text
+from .format import fmt_ci, fmt_value, headline
 from .plots import cells_chart, scatter_chart, unit_count
 
 STYLE = (Path(__file__).parent / "style.css").read_text(encoding="utf-8")
@@ -17,35 +18,6 @@ STYLE = (Path(__file__).parent / "style.css").read_text(encoding="utf-8")
 
 def css_class(verdict: str) -> str:
     return verdict.replace(" ", "-")
-
-
-def fmt_value(v: float | None, scale: str) -> str:
-    if v is None:
-        return "–"
-    return f"{v:.3f}" if scale == "fraction" else f"{v:.2f}"
-
-
-def fmt_ci(ours: dict, scale: str) -> str:
-    ci = ours.get("ci")
-    if not ci:
-        return "–"
-    digits = 3 if scale == "fraction" else 1
-    return f"±{ours['pm']:.{digits}f} [{fmt_value(ci[0], scale)}, {fmt_value(ci[1], scale)}]"
-
-
-def headline(summary: dict) -> str:
-    """ "12 of 23 cells reproduced, 3 deviate, ..." for a summary of verdict counts."""
-    words = {
-        "deviates": "deviate",
-        "disputed": "disputed",
-        "failed": "failed",
-        "not run": "not run",
-        "not computable": "not computable",
-        "no reference": "without a paper value",
-    }
-    parts = [f"{summary['reproduced']} of {summary['cells']} cells reproduced"]
-    parts += [f"{summary[v]} {words[v]}" for v in VERDICTS[1:] if summary.get(v)]
-    return ", ".join(parts)
 
 
 def _chips(summary: dict) -> str:

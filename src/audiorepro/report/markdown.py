@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..compare import rerun_command
 from ..jsonl import atomic_write_text
-from .html import fmt_ci, fmt_value, headline
+from ..layout import rerun_command
+from .format import fmt_ci, fmt_value, headline
 
 
 def _escape(text: str) -> str:
@@ -44,6 +44,7 @@ def render_markdown(docs: list[dict], title: str) -> str:
             lines += [f"### {comp['model']} vs {comp['row_label']}", ""]
             if comp["caveat"]:
                 lines += [f"> Caveat: {_escape(comp['caveat'])}", ""]
+            lines += [line for w in comp["warnings"] for line in (f"> Check: {_escape(w)}", "")]
             ag = comp["agreement"]
             if ag["ccc"] is not None:
                 ba = ag["bland_altman"]

@@ -12,6 +12,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..scale import points  # noqa: E402
+
 VERDICT_COLOURS = {
     "reproduced": "#1a7f37",
     "deviates": "#cf222e",
@@ -141,9 +143,10 @@ def scatter_chart(cells: list[dict], agreement: dict, title: str) -> str | None:
     used = [c for c in cells if c["cell"] in set(agreement.get("cells") or [])]
     if len(used) < 2:
         return None
-    scale = [100.0 if c["scale"] == "fraction" else 1.0 for c in used]
-    xs = [c["paper"] * k for c, k in zip(used, scale, strict=True)]
-    ys = [c["ours"]["value"] * k for c, k in zip(used, scale, strict=True)]
+    # the same 0-100 axis the agreement statistics use (compare/verdict.py)
+    scale = [points(1.0, c["scale"]) for c in used]
+    xs = [points(c["paper"], c["scale"]) for c in used]
+    ys = [points(c["ours"]["value"], c["scale"]) for c in used]
     fig, ax = plt.subplots(figsize=(4.6, 4.3))
     lo, hi = min(xs + ys), max(xs + ys)
     pad = (hi - lo) * 0.08 or 1.0
