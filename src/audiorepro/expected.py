@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .errors import InputError
 from .paths import expected_dir
+from .provenance import Deviation
 from .scale import Scale
 from .yaml_schema import load_yaml_mapping, validate
 
@@ -205,12 +206,6 @@ class ResultModel(_Strict):
     printed_ccc: float | None = Field(default=None, description="CCC the source printed for this row")
     notes: str = ""
     cells: dict[str, ResultValue]
-
-
-class Deviation(_Strict):
-    name: str
-    value: str
-    reference: str
 
 
 class ResultsSet(_Strict):

@@ -1,4 +1,5 @@
-"""Provenance recorded in every scores.json: which code, which libraries, which device."""
+"""Provenance recorded in every scores.json: which code, which libraries, which device, and the
+named deviations from the reference protocol (`Deviation`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,21 @@ import platform
 import subprocess
 from functools import lru_cache
 
+from pydantic import BaseModel, ConfigDict
+
 from .paths import repo_root
+
+
+class Deviation(BaseModel):
+    """A named departure from the reference protocol: what we do (`value`) and what the paper or
+    benchmark does (`reference`). The one type for task files, results sets and judges; in
+    scores.json and judge_meta.json it is stored as its dict (`model_dump()`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    value: str
+    reference: str
 
 # The libraries whose versions can change a number in the tables.
 TRACKED_PACKAGES = (

@@ -10,6 +10,7 @@ from .. import metrics, scale, stats
 from ..errors import InputError
 from ..expected import Cell, ExpectedTable, load_results_set
 from ..jsonl import read_json
+from ..judge.deviations import is_reference_judge, judge_deviations
 from ..paths import runs_dir
 from ..scale import Scale
 from ..tasks import load_task
@@ -65,19 +66,16 @@ def measured_from_metric(metric: dict, cell: Cell, path: Path) -> Measured:
     return Measured(value=value, ci=ci, n=n, status="ok", notes=note, source=str(path))
 
 
-def _judge_deviation(provenance: dict) -> dict | None:
-    """A judge other than the benchmark's (SAKURA: gpt-4o-2024-11-20) is a protocol deviation,
-    whether or not the score stage listed it."""
-    from ..judge.sakura import JUDGE_MODEL, JUDGE_SAMPLING
-
+def _judge_deviations(provenance: dict) -> list[dict]:
+    """A judge other than SAKURA's (gpt-4o-2024-11-20) is a protocol deviation even where the
+    score stage had no judge_meta.json to copy it from (verdicts judged elsewhere)."""
     judge = provenance.get("judge") or {}
     if (judge.get("judge") or {}).get("protocol_family") == "salmonn":
-        return None  # SALMONN-paper judges record their own deviations (snapshot, temperature)
-    ids = judge.get("judge_ids") or ([judge["judge_id"]] if judge.get("judge_id") else [])
-    if not ids or all(str(j).startswith(JUDGE_MODEL) for j in ids):
-        return None
-    sampling = ", ".join(f"{k} {v}" for k, v in JUDGE_SAMPLING.items())
-    return {"name": "judge", "value": ", ".join(map(str, ids)), "reference": f"{JUDGE_MODEL}, {sampling}"}
+        return []  # SALMONN-paper judges record their own deviations (snapshot, temperature)
+    ids = [str(j) for j in judge.get("judge_ids") or ([judge["judge_id"]] if judge.get("judge_id") else [])]
+    if not ids or is_reference_judge("sakura", ids):
+        return []
+    return judge_deviations("sakura", judge=", ".join(ids))
 
 
 def _task_version_warning(task: str, scores: dict) -> str:
@@ -127,9 +125,8 @@ def load_run_results(suite: str, table: ExpectedTable, root: Path | None = None)
         stale = _task_version_warning(task, scores)
         if stale:
             mr.warnings.append(stale)
-        judge_dev = _judge_deviation(provenance)
-        if judge_dev and not any(d.get("name") == "judge" and d.get("task") == task for d in mr.deviations):
-            mr.deviations.append({"task": task, **judge_dev})
+        if not any(d.get("name") == "judge" and d.get("task") == task for d in mr.deviations):
+            mr.deviations += [{"task": task, **d} for d in _judge_deviations(provenance)]
         for cell in cells_by_task.get(task, []):
             metric = scores["metrics"].get(cell.metric)
             if metric is None and scores.get("main_metric") == cell.metric:

@@ -13,8 +13,10 @@ import time
 from typing import Any
 
 from ..errors import AudioreproError
+from ..provenance import Deviation
 from .base import Judge
 from .cache import normalise_endpoint
+from .deviations import judge_deviations
 from .sakura import JUDGE_MODEL, JUDGE_SAMPLING
 
 log = logging.getLogger(__name__)
@@ -113,11 +115,7 @@ class OpenAICompatibleJudge(Judge):
         raise AssertionError("unreachable")
 
     def endpoint_deviations(self) -> list[dict]:
-        """A server other than OpenAI's is a deviation even when it calls its model by the
-        reference judge's name: nothing says it is that model."""
-        if self.endpoint == normalise_endpoint(DEFAULT_BASE_URL):
-            return []
-        return [{"name": "judge_endpoint", "value": self.endpoint, "reference": DEFAULT_BASE_URL}]
+        return endpoint_deviations([self.endpoint])
 
     def _content(self, reply: Any) -> str:
         """The message text of a chat completion; anything else is an error naming the endpoint."""
@@ -152,11 +150,9 @@ class OpenAICompatibleJudge(Judge):
         return min(self.backoff_base * 2**attempt, self.backoff_max) * (0.5 + random.random() / 2)
 
     def describe(self) -> dict[str, Any]:
-        deviations = []
-        if self.model != JUDGE_MODEL:
-            deviations.append({"name": "judge_model", "value": self.model, "reference": JUDGE_MODEL})
-        if self.sampling != JUDGE_SAMPLING:
-            deviations.append({"name": "judge_sampling", "value": self.sampling, "reference": JUDGE_SAMPLING})
+        deviations = judge_deviations(
+            "sakura", judge=None if self.model == JUDGE_MODEL else self.model, sampling=self.sampling
+        )
         deviations += self.endpoint_deviations()
         return {
             "kind": "api",
@@ -173,6 +169,14 @@ class OpenAICompatibleJudge(Judge):
             "concurrency": self.concurrency,
             "deviations": deviations,
         }
+
+
+def endpoint_deviations(endpoints: list[str]) -> list[dict]:
+    """Replies from a server other than OpenAI's (or of unknown origin) are a deviation even when
+    it calls its model by the reference judge's name: nothing says it is that model."""
+    if endpoints == [normalise_endpoint(DEFAULT_BASE_URL)]:
+        return []
+    return [Deviation(name="judge_endpoint", value=", ".join(endpoints), reference=DEFAULT_BASE_URL).model_dump()]
 
 
 def _status(error: Exception) -> str:

@@ -13,13 +13,14 @@ from ..checksums import sha256_file
 from ..errors import InputError
 from ..models.weights import load_pretrained_strict
 from .base import Judge
-from .sakura import JUDGE_MODEL
+from .deviations import judge_deviations
 
 DEFAULT_MAX_NEW_TOKENS = 512
 
 
 class LocalTransformersJudge(Judge):
     concurrency = 1  # one model in memory; requests are served one after another
+    family = "sakura"  # whose reference judge it stands in for (SALMONN: judge/salmonn_judges.py)
 
     def __init__(
         self,
@@ -77,11 +78,7 @@ class LocalTransformersJudge(Judge):
             "weights_sha256": self.weights_sha256,
             "sampling": dict(self.sampling),
             "device": self.device,
-            "deviations": [
-                {
-                    "name": "judge",
-                    "value": f"local transformers model {Path(self.model_path).name} (greedy)",
-                    "reference": f"{JUDGE_MODEL}, temperature 0.0, top_p 0.9",
-                }
-            ],
+            "deviations": judge_deviations(
+                self.family, judge=f"local transformers model {Path(self.model_path).name} (greedy)"
+            ),
         }

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..prepare.sakura import answer_letter, parse_options
 from .base import Judge
-from .sakura import JUDGE_MODEL
+from .deviations import judge_deviations
 
 MATCHER_VERSION = "1"
 
@@ -96,11 +96,8 @@ class OptionMatcherJudge(Judge):
             "judge_id": self.judge_id,
             "endpoint": self.endpoint,
             "sampling": {},
-            "deviations": [
-                {
-                    "name": "judge",
-                    "value": f"deterministic option matcher v{MATCHER_VERSION} (letters, option text, word stems)",
-                    "reference": f"{JUDGE_MODEL}, temperature 0.0, top_p 0.9",
-                }
-            ],
+            "deviations": judge_deviations(
+                "sakura",
+                judge=f"deterministic option matcher v{MATCHER_VERSION} (letters, option text, word stems)",
+            ),
         }

@@ -34,8 +34,8 @@ class TaskJudge:
 
 
 FAMILIES = {
-    "sakura": {"model": sakura.JUDGE_MODEL, "reference": f"{sakura.JUDGE_MODEL}, temperature 0.0, top_p 0.9"},
-    "salmonn": {"model": salmonn.JUDGE_MODEL, "reference": salmonn.PAPER_JUDGE},
+    "sakura": {"model": sakura.JUDGE_MODEL},
+    "salmonn": {"model": salmonn.JUDGE_MODEL},
 }
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from ..errors import AudioreproError
 from .base import Judge
 from .client import OpenAICompatibleJudge
-from .salmonn import JUDGE_MODEL, JUDGE_SAMPLING, PAPER_JUDGE, read_reply_dict
+from .deviations import judge_deviations
+from .salmonn import JUDGE_MODEL, JUDGE_SAMPLING, read_reply_dict
 
 MATCHER_VERSION = "1"
 
@@ -46,12 +47,10 @@ def salmonn_local_judge(model_path: str) -> Judge:
     from .local import LocalTransformersJudge
 
     class SalmonnLocalJudge(LocalTransformersJudge):
+        family = "salmonn"
+
         def describe(self) -> dict[str, Any]:
-            described = super().describe()
-            described["protocol_family"] = "salmonn"
-            for deviation in described["deviations"]:
-                deviation["reference"] = PAPER_JUDGE
-            return described
+            return {**super().describe(), "protocol_family": "salmonn"}
 
     return SalmonnLocalJudge(model_path)
 
@@ -104,12 +103,9 @@ class SalmonnMatcherJudge(Judge):
             "endpoint": self.endpoint,
             "protocol_family": "salmonn",
             "sampling": {},
-            "deviations": [
-                {
-                    "name": "judge",
-                    "value": f"deterministic answer matcher v{MATCHER_VERSION} (SQQA: answer contains the "
-                    "standard answer; SAC following: WER >= 30%)",
-                    "reference": PAPER_JUDGE,
-                }
-            ],
+            "deviations": judge_deviations(
+                "salmonn",
+                judge=f"deterministic answer matcher v{MATCHER_VERSION} (SQQA: answer contains the "
+                "standard answer; SAC following: WER >= 30%)",
+            ),
         }

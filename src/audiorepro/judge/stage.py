@@ -26,6 +26,8 @@ from ..paths import cache_dir
 from ..records import Example, Prediction
 from .base import Judge
 from .cache import UNKNOWN_ENDPOINT, VerdictCache, messages_sha256, normalise_endpoint, record_endpoint
+from .client import endpoint_deviations
+from .deviations import is_reference_judge, judge_deviations
 from .protocols import DEFAULT_PROTOCOL, FAMILIES, protocol, record_protocol, task_judge
 from .sakura import JUDGE_MODEL, count_verdicts
 
@@ -367,8 +369,6 @@ def judge_meta(
     if judge is not None:
         described = judge.describe()
     else:
-        from .client import DEFAULT_BASE_URL
-
         judge_ids = sorted({r["judge_id"] for r in records})
         endpoints = sorted({r.get("endpoint", UNKNOWN_ENDPOINT) for r in records})
         described = {
@@ -377,19 +377,13 @@ def judge_meta(
             "verdicts_file": str(verdicts_file),
             "judge_ids": judge_ids,
             "endpoints": endpoints,
-            "deviations": [],
+            "deviations": [
+                *judge_deviations(
+                    family, judge=None if is_reference_judge(family, judge_ids) else ", ".join(judge_ids)
+                ),
+                *endpoint_deviations(endpoints),
+            ],
         }
-        # SAKURA's judge is known exactly; the SALMONN paper's GPT-3.5 snapshot is not, so any
-        # imported SALMONN verdicts come from a judge the paper does not pin down
-        if family != "sakura" or any(not j.startswith(JUDGE_MODEL) for j in judge_ids):
-            described["deviations"].append(
-                {"name": "judge", "value": ", ".join(judge_ids), "reference": FAMILIES[family]["reference"]}
-            )
-        if endpoints != [normalise_endpoint(DEFAULT_BASE_URL)]:
-            # replies from another server (or of unknown origin) are not the paper's judge
-            described["deviations"].append(
-                {"name": "judge_endpoint", "value": ", ".join(endpoints), "reference": DEFAULT_BASE_URL}
-            )
     meta = {"judge": described, "counts": count_verdicts([r["verdict"] for r in records])}
     names = sorted({record_protocol(r) for r in records})
     if len(names) > 1:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..models.base import DecodingConfig
+from ..provenance import Deviation
 
 
 class _Strict(BaseModel):
@@ -27,14 +28,6 @@ class MetricSpec(_Strict):
         default=None,
         description="judge_accuracy only: the judge protocol whose verdicts it counts (default: the task's first)",
     )
-
-
-class Deviation(_Strict):
-    """A known departure from the paper's protocol that this task makes on purpose."""
-
-    name: str
-    value: str
-    reference: str
 
 
 class TaskSpec(_Strict):
