@@ -13,9 +13,21 @@ import pytest
 
 from audiorepro.compare import compare, compare_suite, load_run_results, results_from_set
 from audiorepro.compare.cli import add_compare_arguments, compare_prior, run_compare
+from audiorepro.compare.schema import (
+    SCHEMA,
+    VERDICTS,
+    CellComparison,
+    CompareDocument,
+    RowComparison,
+    Verdict,
+)
 from audiorepro.errors import InputError
 from audiorepro.expected import load_expected, load_expected_file
+from audiorepro.judge.client import OpenAICompatibleJudge
+from audiorepro.metrics import compute
 from audiorepro.paths import expected_dir
+from audiorepro.report.markdown import render_markdown
+from audiorepro.tasks import load_task
 from metric_outputs import metric_output, not_computable_output
 
 
@@ -428,3 +440,89 @@ def test_a_substitute_judge_is_reported_as_a_deviation(tmp_path):
     (dev,) = comp["deviations"]  # the GPT-4o-judged task is not a deviation
     assert dev["name"] == "judge" and dev["value"] == "option-matcher-v1"
     assert dev["reference"].startswith("gpt-4o-2024-11-20") and dev["tasks"] == ["sakura-gender-single"]
+
+
+def test_real_metric_outputs_land_on_the_cells_printed_scale(tmp_path):
+    """judge_accuracy computes a fraction and SAKURA prints percent; ROUGE-L computes and prints
+    x100. No unit string is parsed: the registry's scale decides (the captioning cells used to pass
+    only because an unrecognised unit, "ROUGE-L", was taken as printed, with a note saying so)."""
+    runs = tmp_path / "runs"
+    verdicts = ["correct"] * 269 + ["incorrect"] * 231  # 269 / 500 = 53.8 %
+    accuracy = compute("judge_accuracy", verdicts, [[]] * 500)
+    write_scores(runs, "sakura", "sakura-gender-single", "salmonn-7b", {"judge_accuracy": accuracy.to_dict()})
+    sakura = load_expected("sakura")
+    doc = compare("sakura", load_run_results("sakura", sakura, runs), sakura)
+    comp = next(c for c in doc["comparisons"] if c["model"] == "salmonn-7b")
+    gender = next(c for c in comp["cells"] if c["cell"] == "sakura-gender-single")
+    assert gender["ours"]["value"] == pytest.approx(53.8) and gender["ours"]["notes"] == ""
+
+    # ROUGE-L F of a 7-word answer holding the 6-word reference: P = 6/7, R = 1, F = 12/13
+    rouge = compute("rouge_l", ["the cat sat on the mat today"], [["the cat sat on the mat"]])
+    write_scores(runs, "table3", "mc-musiccaps", "salmonn-13b-v1", {"rouge_l": rouge.to_dict()})
+    table3 = load_expected("table3")
+    doc = compare("table3", load_run_results("table3", table3, runs), table3)
+    comp = next(c for c in doc["comparisons"] if c["model"] == "salmonn-13b-v1")
+    cell = next(c for c in comp["cells"] if c["cell"] == "mc-musiccaps/rouge_l")
+    assert cell["ours"]["value"] == pytest.approx(100 * 12 / 13) and cell["ours"]["notes"] == ""
+
+
+def test_results_of_another_task_version_are_flagged(tmp_path):
+    table = load_expected("table3")
+    runs = tmp_path / "runs"
+    current = load_task("asr-librispeech-clean").version
+    for task in ("asr-librispeech-clean", "asr-librispeech-other"):
+        path = write_scores(runs, "table3", task, "salmonn-13b-v1", {"wer": metric_output("wer", 2.1)})
+    stale = runs / "table3" / "asr-librispeech-clean" / "salmonn-13b-v1" / "scores.json"
+    scores = json.loads(stale.read_text(encoding="utf-8"))
+    scores["task_version"] = current + 1
+    stale.write_text(json.dumps(scores), encoding="utf-8")
+    assert json.loads(path.read_text(encoding="utf-8"))["task_version"] == current  # the other one
+
+    doc = compare("table3", load_run_results("table3", table, runs), table)
+    comp = next(c for c in doc["comparisons"] if c["model"] == "salmonn-13b-v1")
+    (warning,) = [w for w in comp["warnings"] if "task version" in w]
+    assert warning.startswith("asr-librispeech-clean:") and f"version {current + 1}" in warning
+    cells = {c["cell"]: c for c in comp["cells"]}
+    assert "another task version" in cells["asr-librispeech-clean"]["ours"]["notes"]
+    assert "another task version" not in cells["asr-librispeech-other"]["ours"]["notes"]
+    assert f"> Check: {warning}" in render_markdown([doc], "t")
+
+
+def test_an_api_judge_with_another_model_is_one_deviation(tmp_path, monkeypatch):
+    """The judge describes itself (judge_meta.json), the score stage copies its deviations into the
+    provenance, and compare adds no second record of the same judge."""
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    described = OpenAICompatibleJudge(model="gpt-4o-mini").describe()
+    provenance = {
+        "judge": {"judge_ids": ["gpt-4o-mini"], "judge": described},
+        "deviations": described["deviations"],
+    }
+    runs = tmp_path / "runs"
+    write_scores(
+        runs,
+        "sakura",
+        "sakura-gender-single",
+        "qwen2-audio",
+        {"judge_accuracy": metric_output("judge_accuracy", 0.5, n=500)},
+        provenance,
+    )
+    table = load_expected("sakura")
+    doc = compare("sakura", load_run_results("sakura", table, runs), table)
+    comp = next(c for c in doc["comparisons"] if c["model"] == "qwen2-audio")
+    (dev,) = comp["deviations"]
+    assert (dev["name"], dev["value"]) == ("judge", "gpt-4o-mini")
+    assert dev["reference"] == "gpt-4o-2024-11-20, temperature 0.0, top_p 0.9"  # SAKURA's judge
+
+
+def test_compare_json_has_the_typed_shape(mini):
+    """The keys the report reads are the ones schema.py declares, at every level."""
+    doc, _, comp = mini
+    assert doc["schema"] == SCHEMA
+    assert set(doc) == set(CompareDocument.__annotations__)
+    assert set(comp) == set(RowComparison.__annotations__)
+    for cell in comp["cells"]:
+        assert set(cell) == set(CellComparison.__annotations__)
+        assert cell["verdict"] in set(Verdict)
+    assert [v.value for v in VERDICTS] == [
+        "reproduced", "deviates", "disputed", "failed", "not run", "not computable", "no reference"
+    ]  # fmt: skip

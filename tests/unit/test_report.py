@@ -4,12 +4,16 @@ built on synthetic scores.json files."""
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import audiorepro.report
 from audiorepro.compare import compare, load_run_results
 from audiorepro.errors import InputError
 from audiorepro.expected import load_expected
@@ -219,3 +223,31 @@ def test_report_cli(tmp_path, monkeypatch, capsys, rendered):
     printed = capsys.readouterr().out.strip()
     assert printed == str(tmp_path / "table3" / "index.html")
     assert (tmp_path / "table3" / "report.md").exists()
+
+
+def test_markdown_is_written_without_matplotlib(rendered, tmp_path):
+    """report.md needs no plotting stack: with matplotlib made unimportable, Markdown still renders."""
+    path = tmp_path / "compare.json"
+    atomic_write_json(path, rendered[3])
+    code = (
+        "import json, sys\n"
+        "sys.modules['matplotlib'] = None  # any import of it now raises ImportError\n"
+        "from audiorepro.report.markdown import render_markdown\n"
+        f"md = render_markdown([json.load(open({str(path)!r}))], 'T')\n"
+        "assert '| ASR GigaSpeech test | 11.60 |' in md, md\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_report_reads_only_the_compare_schema():
+    """No import cycle between the stages: report depends on compare/schema.py and nothing else
+    of the compare package (compare's CLI renders the report)."""
+    imported = set()
+    for path in Path(audiorepro.report.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                name = node.module if node.level == 0 else "audiorepro." + node.module
+                if name.startswith("audiorepro.compare"):
+                    imported.add(name)
+    assert imported == {"audiorepro.compare.schema"}
