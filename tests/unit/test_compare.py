@@ -526,3 +526,11 @@ def test_compare_json_has_the_typed_shape(mini):
     assert [v.value for v in VERDICTS] == [
         "reproduced", "deviates", "disputed", "failed", "not run", "not computable", "no reference"
     ]  # fmt: skip
+
+
+def test_an_unknown_scale_in_scores_json_names_the_file(tmp_path):
+    runs = tmp_path / "runs"
+    path = write_scores(runs, "table3", "asr-librispeech-clean", "m", {"wer": {**metric_output("wer", 2.0), "scale": "permille"}})
+    with pytest.raises(InputError, match="unknown scale 'permille'") as err:
+        load_run_results("table3", load_expected("table3"), runs)
+    assert str(path) in str(err.value)

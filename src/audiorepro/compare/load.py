@@ -17,11 +17,17 @@ from ..tasks import load_task
 from .schema import Measured, ModelResults, Results
 
 
-def _metric_scale(metric: dict) -> Scale | None:
+def _metric_scale(metric: dict, path: Path) -> Scale | None:
     """The scale a scores.json metric entry is on: stamped by the metric registry; for an older
     scores.json without it, the registry entry of the metric's name."""
     if metric.get("scale"):
-        return Scale(metric["scale"])
+        try:
+            return Scale(metric["scale"])
+        except ValueError:
+            known = ", ".join(Scale)
+            raise InputError(
+                path, f"metric {metric.get('name')!r}: unknown scale {metric['scale']!r} (known: {known})"
+            ) from None
     try:
         return metrics.entry(str(metric.get("name"))).scale
     except InputError:
@@ -46,7 +52,7 @@ def measured_from_metric(metric: dict, cell: Cell, path: Path) -> Measured:
         )
     if metric.get("value") is None:
         return Measured(status="not_computable", reason="the metric has no value", source=str(path))
-    source_scale = _metric_scale(metric)
+    source_scale = _metric_scale(metric, path)
     if source_scale is None:
         factor, note = (
             1.0,
