@@ -43,7 +43,7 @@ def test_every_metric_declares_a_scale_and_direction():
         assert isinstance(entry.higher_is_better, bool), name
 
 
-def test_every_expected_cell_gets_a_metric_on_a_convertible_scale():
+def test_every_expected_cell_gets_a_metric_on_a_convertible_scale_and_direction():
     """A proportion cell filled by a count (or the reverse) would be taken as printed: the
     captioning cells were, by accident, while compare guessed scales from unit strings."""
     checked = 0
@@ -55,8 +55,9 @@ def test_every_expected_cell_gets_a_metric_on_a_convertible_scale():
             task = load_task(cell.task)
             specs = [task.metric, *task.extra_metrics]
             spec = next(s for s in specs if (s.report_as or s.name) == cell.metric)
-            source = metrics.entry(spec.name).scale
-            assert source.is_proportion == Scale(cell.scale).is_proportion, (table_name, cell.id)
+            declared = metrics.entry(spec.name)
+            assert declared.scale.is_proportion == Scale(cell.scale).is_proportion, (table_name, cell.id)
+            assert declared.higher_is_better == (cell.direction == "higher"), (table_name, cell.id)
             checked += 1
     assert checked > 30  # every Table 3, Table 4, SAKURA and demo cell that names a task
 
