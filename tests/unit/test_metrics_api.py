@@ -74,9 +74,9 @@ def test_result_is_json_serialisable_with_the_documented_fields():
     result = metrics.compute("bleu", ["the cat sat on the mat"], [["the cat sat on the mat"]])
     d = json.loads(json.dumps(result.to_dict()))
     assert set(d) == {
-        "name", "value", "ci", "n", "n_scored", "details", "status", "reason", "higher_is_better", "unit",
+        "name", "value", "ci", "n", "n_scored", "details", "status", "reason", "higher_is_better", "unit", "scale",
     }  # fmt: skip
-    assert d["status"] == "ok" and d["reason"] is None and d["unit"] == "BLEU"
+    assert d["status"] == "ok" and d["reason"] is None and d["unit"] == "BLEU" and d["scale"] == "x100"
     assert d["ci"][0] <= d["value"] <= d["ci"][1] + 1e-9
 
 
