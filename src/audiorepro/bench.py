@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .models.placement import resolve_device
 from .paths import repo_root, reports_dir
 
 PARITY = Path("tests/fixtures/salmonn_parity")
@@ -379,11 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=2, help="CPU: runs per setting, the fastest is kept")
     p.add_argument("--out", type=Path, default=None, help="folder for bench_<device>.json/.md (default reports/bench)")
     args = p.parse_args(argv)
-    device = args.device
-    if device == "auto":
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(args.device)
     out = args.out or reports_dir() / "bench"
     out.mkdir(parents=True, exist_ok=True)
     if device == "cpu":

@@ -245,7 +245,7 @@ def run_predict(
     done = set(merged_predictions(task.suite, task.name, run))
     todo = [e for e in examples if e.id not in done]
     if not todo:
-        report_audio_notes(task, out, getattr(model, "max_audio_seconds", None))
+        report_audio_notes(task, out, model.max_audio_seconds)
         return out
 
     # Load audio lazily per batch, but check every file up front: a missing file should stop the
@@ -271,7 +271,7 @@ def run_predict(
                     r.audio_path,
                     offset=e.audio_offset,
                     duration=e.audio_duration,
-                    max_seconds=getattr(model, "max_audio_seconds", None),
+                    max_seconds=model.max_audio_seconds,
                 )
                 r.audio, notes[r.id] = clip.samples, clip.notes
         model.prepare_batch(batch, decoding)
@@ -316,7 +316,7 @@ def run_predict(
             bar.update(len(batch))
     finally:
         bar.close()
-    report_audio_notes(task, out, getattr(model, "max_audio_seconds", None))
+    report_audio_notes(task, out, model.max_audio_seconds)
     return out
 
 

@@ -53,7 +53,6 @@ def run_cli(capsys, *argv: str) -> CliResult:
 class SignalLength(AudioLanguageModel):
     """Answers with the number of samples it was given: shows exactly what loading delivered."""
 
-    max_audio_seconds: float | None = None
 
     def default_decoding(self) -> DecodingConfig:
         return DecodingConfig(num_beams=1, do_sample=False, max_new_tokens=16)

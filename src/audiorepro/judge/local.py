@@ -11,6 +11,7 @@ from typing import Any
 
 from ..checksums import sha256_file
 from ..errors import InputError
+from ..models.placement import resolve_device
 from ..models.weights import load_pretrained_strict
 from .base import Judge
 from .deviations import judge_deviations
@@ -30,14 +31,13 @@ class LocalTransformersJudge(Judge):
         device: str | None = None,
         dtype: str = "auto",
     ):
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         path = Path(model_path)
         if not path.is_dir():
             raise InputError(path, "local judge model folder not found (give --judge-model PATH)")
         self.model_path = str(path)
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = resolve_device(device)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path, local_files_only=True)
         if self.tokenizer.chat_template is None:
             raise InputError(path, "the tokenizer has no chat template; the local judge needs a chat model")

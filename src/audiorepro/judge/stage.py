@@ -29,11 +29,12 @@ from .cache import UNKNOWN_ENDPOINT, VerdictCache, messages_sha256, normalise_en
 from .client import endpoint_deviations
 from .deviations import is_reference_judge, judge_deviations
 from .protocols import DEFAULT_PROTOCOL, FAMILIES, protocol, record_protocol, task_judge
+from .registry import JUDGES
 from .sakura import JUDGE_MODEL, count_verdicts
 
 log = logging.getLogger(__name__)
 
-JUDGE_KINDS = ("api", "local", "matcher")
+JUDGE_KINDS = tuple(JUDGES.names())
 NO_JUDGE_MESSAGE = (
     "scoring SAKURA needs judge verdicts and no judge is configured. Choose one of:\n"
     "  --judge api [--base-url URL] [--judge-model NAME]   OpenAI-compatible API (the benchmark's judge is "
@@ -58,37 +59,12 @@ def default_cache_path() -> Path:
 
 
 def build_judge(kind: str | None, family: str = "sakura", **options: Any) -> Judge:
-    """`kind` is "api", "local" or "matcher"; options are the CLI's (judge_model, base_url, ...).
-    `family` ("sakura" or "salmonn") picks the reference judge the default model and the
-    deviation records refer to."""
+    """`kind` is a registered judge (judge/registry.py: "api", "local", "matcher"); options are
+    the CLI's (judge_model, base_url, ...). `family` ("sakura" or "salmonn") picks the reference
+    judge the default model and the deviation records refer to."""
     if kind is None:
         raise JudgeNotConfigured()
-    if kind not in JUDGE_KINDS:
-        raise AudioreproError(f"unknown judge {kind!r}; choose one of {', '.join(JUDGE_KINDS)}")
-    if kind == "local" and not options.get("judge_model"):
-        raise AudioreproError("--judge local needs --judge-model PATH (a transformers chat model folder)")
-    salmonn = family == "salmonn"
-    if kind == "api":
-        from .client import OpenAICompatibleJudge
-        from .salmonn_judges import SalmonnAPIJudge
-
-        keys = ("base_url", "temperature", "top_p", "timeout", "max_retries", "backoff_base", "concurrency")
-        if options.get("timeout") is not None and options["timeout"] <= 0:
-            raise AudioreproError(f"--judge-timeout must be a positive number of seconds, got {options['timeout']}")
-        if options.get("max_retries") is not None and options["max_retries"] < 0:
-            raise AudioreproError(f"--judge-retries must be 0 or more, got {options['max_retries']}")
-        kwargs = {k: options[k] for k in keys if options.get(k) is not None}
-        api = SalmonnAPIJudge if salmonn else OpenAICompatibleJudge
-        return api(model=options.get("judge_model") or FAMILIES[family]["model"], **kwargs)
-    if kind == "local":
-        from .local import LocalTransformersJudge
-        from .salmonn_judges import salmonn_local_judge
-
-        return (salmonn_local_judge if salmonn else LocalTransformersJudge)(options["judge_model"])
-    from .matcher import OptionMatcherJudge
-    from .salmonn_judges import SalmonnMatcherJudge
-
-    return SalmonnMatcherJudge() if salmonn else OptionMatcherJudge()
+    return JUDGES.get(kind)(family, **options)
 
 
 def _judge_inputs(examples: list[Example], predictions: list[Prediction]) -> list[tuple[Example, Prediction]]:

@@ -105,6 +105,9 @@ class AudioLanguageModel(ABC):
     #: bump when a change to the wrapper changes its outputs for the same weights and settings, so
     #: predictions made by the older code are not resumed as if they were the same run
     output_version: int = 1
+    #: the longest audio the reference reads, in seconds: the predict runner loads at most this
+    #: much of each clip and records how many were cut; None reads every clip whole
+    max_audio_seconds: float | None = None
 
     @abstractmethod
     def default_decoding(self) -> DecodingConfig:
@@ -133,9 +136,3 @@ class AudioLanguageModel(ABC):
         lazily while the model runs. The default is describe(), right for a model whose
         describe() is a pure function of its options and files; override it otherwise."""
         return self.describe()
-
-    def sort_key(self, request: GenerationRequest) -> float:
-        """Length used by the predict runner to group similar items into a batch."""
-        if request.audio is None:
-            return float(len(request.prompt))
-        return len(request.audio) / request.sample_rate

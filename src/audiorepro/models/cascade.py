@@ -23,6 +23,7 @@ import numpy as np
 from ..audio import resample
 from ..errors import AudioreproError, InputError
 from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from .placement import resolve_device, resolve_dtype, torch_dtype
 from .weights import load_pretrained_strict
 
 TRANSCRIPT = "<transcript>"
@@ -96,8 +97,6 @@ class CascadeModel(AudioLanguageModel):
         decoding: "greedy", the only preset (both stages decode greedily, as the paper's cascade);
             accepted so that `make ... DECODING=greedy` works for every model.
         """
-        import torch
-
         if llm_template not in ("auto", "chat_template", "vicuna_v1.1"):
             raise AudioreproError(
                 f"cascade: llm_template {llm_template!r} not one of auto, chat_template, vicuna_v1.1"
@@ -108,12 +107,8 @@ class CascadeModel(AudioLanguageModel):
             raise AudioreproError(
                 f"cascade: prompt_without_transcript {prompt_without_transcript!r} not error/append"
             )
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        if dtype == "auto":
-            dtype = "float32" if device == "cpu" else "float16"
-        if dtype not in ("float32", "float16", "bfloat16"):
-            raise AudioreproError(f"cascade: dtype {dtype!r} not one of float32, float16, bfloat16")
+        device = resolve_device(device)
+        dtype = resolve_dtype(dtype, device, gpu_default="float16", model="cascade")
         self.device, self.dtype = device, dtype
         self.asr_option, self.llm_option = asr, llm
         self.llm_template_option = llm_template
@@ -132,9 +127,7 @@ class CascadeModel(AudioLanguageModel):
     # ------------------------------------------------------------------ loading
 
     def _torch_dtype(self):
-        import torch
-
-        return getattr(torch, self.dtype)
+        return torch_dtype(self.dtype)
 
     def _load_asr(self) -> None:
         if self._asr_model is not None:

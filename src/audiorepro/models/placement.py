@@ -5,7 +5,11 @@ RAM and disk (`--model-arg device_map=auto`, accelerate), or loaded in 8 bit
 Spreading layers over devices changes where each layer runs, not what it computes: outputs stay
 identical, so `device_map` is not a deviation (tests/parity/test_salmonn_device_map.py checks it
 against the unsplit model). 8-bit weights change the numbers, so `load_in_8bit` is a named
-deviation in provenance and the report. Used by SALMONN (Vicuna) and both Qwen models."""
+deviation in provenance and the report. Used by SALMONN (Vicuna) and both Qwen models.
+
+`resolve_device` and `resolve_dtype` are the one place an unset or "auto" device/dtype becomes a
+concrete one, for every model, the local judge and the benchmark (the Qwen-Audio-Chat worker
+repeats the rule because it runs in another environment and imports nothing from audiorepro)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,32 @@ from typing import Any
 from ..errors import AudioreproError
 
 DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
+DTYPES = ("float32", "float16", "bfloat16")
+
+
+def resolve_device(device: str | None) -> str:
+    """None or "auto" -> "cuda" when torch sees a CUDA GPU, else "cpu"; anything else as given."""
+    if device not in (None, "auto"):
+        return device
+    import torch  # lazy: the scoring stages import this module's callers without torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype: str | None, device: str, *, gpu_default: str, model: str) -> str:
+    """None or "auto" -> float32 on CPU (half precision is slow or missing there), `gpu_default`
+    on an accelerator; an unknown name is a one-line error naming the model."""
+    if dtype in (None, "auto"):
+        dtype = "float32" if str(device).startswith("cpu") else gpu_default
+    if dtype not in DTYPES:
+        raise AudioreproError(f"{model}: dtype {dtype!r} not one of {', '.join(DTYPES)}")
+    return dtype
+
+
+def torch_dtype(name: str):
+    import torch
+
+    return getattr(torch, name)
 
 
 def _parse_max_memory(value: Any, model: str) -> dict[Any, str] | None:

@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import AudioreproError
 from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
 from .pinned import resolve_checkpoint
-from .placement import Placement
+from .placement import Placement, resolve_device, resolve_dtype
 from .weights import load_pretrained_strict
 
 MANIFEST = "qwen2-audio-7b-instruct"
@@ -112,7 +112,6 @@ class Qwen2AudioModel(AudioLanguageModel):
         offload_folder: str | None = None,
         load_in_8bit: bool | str = False,
     ):
-        import torch
         from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
 
         if decoding not in DECODING_PRESETS:
@@ -131,9 +130,9 @@ class Qwen2AudioModel(AudioLanguageModel):
         self.model_path = str(self.checkpoint.path)
         self.decoding_preset = decoding
         self.system_prompt = system_prompt
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = resolve_device(device)
         # bf16 on GPU as the official eval (torch_dtype='auto' resolves to the checkpoint's bf16)
-        self.dtype_name = dtype or ("bfloat16" if self.device.startswith("cuda") else "float32")
+        self.dtype_name = resolve_dtype(dtype, self.device, gpu_default="bfloat16", model=self.name)
         self.processor = AutoProcessor.from_pretrained(self.model_path, local_files_only=True)
         self.processor.tokenizer.padding_side = "left"
         self.model = load_pretrained_strict(

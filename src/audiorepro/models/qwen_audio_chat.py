@@ -296,9 +296,6 @@ class QwenAudioChatModel(AudioLanguageModel):
     def default_decoding(self) -> DecodingConfig:
         return DECODING_PRESETS[self.decoding_preset].merged(None)
 
-    def sort_key(self, request: GenerationRequest) -> float:
-        return 0.0  # one query at a time: keep the input order
-
     def generate(self, batch: list[GenerationRequest], decoding: DecodingConfig) -> list[GenerationResult]:
         decoding = self.default_decoding().merged(decoding)
         results = []

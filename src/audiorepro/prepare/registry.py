@@ -1,4 +1,4 @@
-"""Dataset preparers: manifest name family -> "module:function".
+"""Dataset preparers: manifest name family -> "module:function" (lazy, audiorepro.registry).
 
 A preparer is `fn(manifest: Manifest, **prepare_options) -> Iterator[dict]` yielding dataset items
 `{"id", "audio", "references", "meta"}` (optionally "audio_offset", "audio_duration"), with `audio`
@@ -8,12 +8,12 @@ task (filter, prompt) to the items and writes runs/<suite>/<task>/examples.jsonl
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
-from ..errors import AudioreproError
+from ..registry import Registry
 
-PREPARERS: dict[str, str] = {
+PREPARERS: Registry[Callable] = Registry("preparer")
+for _name, _target in {
     # demo (bundled)
     "demo_librivox": "audiorepro.prepare.demo:prepare_librivox",
     "demo_spoken": "audiorepro.prepare.demo:prepare_spoken",
@@ -32,11 +32,9 @@ PREPARERS: dict[str, str] = {
     "wikiqa_tts": "audiorepro.prepare.text_to_speech:prepare_wikiqa",
     "slurp": "audiorepro.prepare.slurp:prepare_slurp",
     "sac": "audiorepro.prepare.sac:prepare_sac",
-}
+}.items():
+    PREPARERS.register(_name, _target)
 
 
 def get_preparer(name: str) -> Callable:
-    if name not in PREPARERS:
-        raise AudioreproError(f"unknown preparer {name!r}; known: {', '.join(PREPARERS)}")
-    module_name, fn_name = PREPARERS[name].split(":")
-    return getattr(importlib.import_module(module_name), fn_name)
+    return PREPARERS.get(name)

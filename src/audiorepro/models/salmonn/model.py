@@ -18,7 +18,7 @@ from ...checksums import sha256_file
 from ...errors import AudioreproError, InputError
 from ..base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
 from ..pinned import PinnedCheckpoint, resolve_checkpoint
-from ..placement import Placement
+from ..placement import DTYPES, Placement, resolve_device, torch_dtype
 from .configuration import (
     MAX_AUDIO_SECONDS,
     REFERENCE_DTYPE,
@@ -29,7 +29,6 @@ from .configuration import (
 from .generation import SearchSettings, beam_search, greedy_search
 from .loading import load_components
 
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 # decode_config.yaml of the 2024 code; min_length=1 there counts the <s> transformers 4.28 seeds,
 # so it allows zero new tokens: min_new_tokens=0 here is the same setting.
 REFERENCE_DECODING = DecodingConfig(
@@ -167,10 +166,10 @@ class SalmonnModel(AudioLanguageModel):
                 if paths[key] is None:
                     paths[key], self.checkpoints[key] = _component_path(p, manifest, what, option, pattern)
         self.paths = {k: Path(v) for k, v in paths.items()}
-        if dtype not in DTYPES:
-            raise AudioreproError(f"SALMONN dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+        if dtype not in DTYPES:  # no "auto": the reference's float16 is the default on every device
+            raise AudioreproError(f"SALMONN dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.dtype_name = dtype
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = torch.device(resolve_device(device))
         self.lora_scaling = float(lora_scaling)
         self.hash_llm_files = hash_llm_files
         self._sha256: dict[str, str] = {}
@@ -181,14 +180,14 @@ class SalmonnModel(AudioLanguageModel):
             **self.paths,
             preset=self.preset,
             lora_scaling=self.lora_scaling,
-            llm_dtype=DTYPES[dtype],
+            llm_dtype=torch_dtype(dtype),
             qformer_num_heads=qformer_num_heads,
             attn_implementation=attn_implementation,
             llm_load_kwargs=self.placement.from_pretrained_kwargs(str(self.device)),
         )
         if dtype != "float32":
             # the reference's mixed precision: fp32 encoder weights under half-precision autocast
-            self.network.encoder_autocast_dtype = DTYPES[dtype]
+            self.network.encoder_autocast_dtype = torch_dtype(dtype)
         if self.placement.dispatched:
             _move_all_but_llm(self.network, self.device)
             _align_lora_with_base_layers(self.network.llama_model)
@@ -214,9 +213,6 @@ class SalmonnModel(AudioLanguageModel):
 
     def default_decoding(self) -> DecodingConfig:
         return DECODING_PRESETS[self.decoding_preset].merged(None)
-
-    def sort_key(self, request: GenerationRequest) -> float:
-        return min(super().sort_key(request), MAX_AUDIO_SECONDS)
 
     def prepare_waveform(self, request: GenerationRequest) -> np.ndarray:
         """16 kHz float64 mono, cut to 30 s (v1 cuts before resampling; identical for 16 kHz input)."""
