@@ -77,7 +77,7 @@ def _judge_options(args) -> dict | None:
     }
 
 
-def cmd_tasks(args) -> int:
+def tasks_command(args) -> int:
     from .tasks import list_tasks
 
     specs = list_tasks(args.suite)
@@ -92,7 +92,7 @@ def cmd_tasks(args) -> int:
     return 0
 
 
-def cmd_models(args) -> int:
+def models_command(args) -> int:
     from .models.registry import list_models
 
     for name, desc in list_models():
@@ -100,7 +100,7 @@ def cmd_models(args) -> int:
     return 0
 
 
-def cmd_prepare(args) -> int:
+def prepare_command(args) -> int:
     from .pipeline import select_tasks
     from .prepare import prepare_task
 
@@ -110,11 +110,11 @@ def cmd_prepare(args) -> int:
     return 0
 
 
-def cmd_predict(args) -> int:
+def predict_command(args) -> int:
     from .layout import examples_path, run_name
     from .models.registry import build_model
     from .pipeline import select_tasks
-    from .predict import Shard, predictions_complete, predictions_file, run_predict
+    from .predict import Shard, predict_task, predictions_complete, predictions_file
 
     model_args = _key_values(args.model_arg, "--model-arg")
     decoding = _decoding(args.decoding)
@@ -133,7 +133,7 @@ def cmd_predict(args) -> int:
             if task not in pending:
                 print(predictions_file(task, run, shard))
                 continue
-            out = run_predict(
+            out = predict_task(
                 task,
                 examples_path(task.suite, task.name),
                 model,
@@ -149,19 +149,19 @@ def cmd_predict(args) -> int:
     return 0
 
 
-def cmd_score(args) -> int:
+def score_command(args) -> int:
     from .layout import run_name
     from .pipeline import select_tasks
-    from .score import score_run
+    from .score import score_task
 
     model_args = _key_values(args.model_arg, "--model-arg")
     for model_name in _csv(args.models) or []:
         for task in select_tasks(args.suite, _csv(args.tasks)):
-            print(score_run(task, run_name(model_name, model_args), allow_partial=args.allow_partial, data_subset=args.subset))
+            print(score_task(task, run_name(model_name, model_args), allow_partial=args.allow_partial, data_subset=args.subset))
     return 0
 
 
-def cmd_run(args) -> int:
+def run_command(args) -> int:
     from .pipeline import RunOptions, run_suite
 
     models = _csv(args.models)
@@ -212,13 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .compare.cli import (
         add_compare_arguments,
         add_compare_prior_arguments,
-        run_compare,
-        run_compare_prior,
     )
-    from .fetch import add_fetch_arguments, run_fetch
-    from .infer import add_infer_arguments, run_infer
-    from .judge.stage import add_judge_arguments, add_judge_options, run_judge
-    from .report import add_report_arguments, run_report
+    from .fetch import add_fetch_arguments
+    from .infer import add_infer_arguments
+    from .judge.stage import add_judge_arguments, add_judge_options
+    from .report import add_report_arguments
 
     parser = argparse.ArgumentParser(prog="audiorepro", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -226,36 +224,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tasks", help="list registered tasks")
     p.add_argument("--suite", help="only this suite's tasks")
     p.add_argument("--names", action="store_true", help="print only the task names, one a line (for Make)")
-    p.set_defaults(func=cmd_tasks)
-    sub.add_parser("models", help="list registered models").set_defaults(func=cmd_models)
+    p.set_defaults(func=tasks_command)
+    sub.add_parser("models", help="list registered models").set_defaults(func=models_command)
 
     add_fetch_arguments(sub)
-    sub.choices["fetch"].set_defaults(func=run_fetch)
 
     p = sub.add_parser("prepare", help="dataset items + task -> runs/<suite>/<task>/examples.jsonl")
     _add_selection(p, models=False)
     p.add_argument("--limit", type=int)
-    p.set_defaults(func=cmd_prepare)
+    p.set_defaults(func=prepare_command)
 
     p = sub.add_parser("predict", help="examples -> predictions.jsonl (batched, resumable, shardable)")
     _add_selection(p)
     _add_predict_options(p)
-    p.set_defaults(func=cmd_predict)
+    p.set_defaults(func=predict_command)
 
     add_judge_arguments(sub)
-    sub.choices["judge"].set_defaults(func=run_judge)
 
     p = sub.add_parser("score", help="predictions (+ verdicts) -> scores.json with CI and provenance")
     _add_selection(p)
     p.add_argument("--allow-partial", action="store_true", help="score the predicted items only (recorded)")
-    p.set_defaults(func=cmd_score)
+    p.set_defaults(func=score_command)
 
     add_compare_arguments(sub)
-    sub.choices["compare"].set_defaults(func=run_compare)
     add_compare_prior_arguments(sub)
-    sub.choices["compare-prior"].set_defaults(func=run_compare_prior)
     add_report_arguments(sub)
-    sub.choices["report"].set_defaults(func=run_report)
 
     p = sub.add_parser("run", help="every stage for a suite: fetch, prepare, predict, [judge], score, compare, report")
     _add_selection(p)
@@ -267,10 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--nproc", type=int, default=1, metavar="N",
         help="N ranks on this machine through torchrun, one per GPU (gloo on CPU); see docs/scale_out.md",
     )
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=run_command)
 
     add_infer_arguments(sub)
-    sub.choices["infer"].set_defaults(func=run_infer)
     return parser
 
 

@@ -53,11 +53,11 @@ def add_infer_arguments(subparsers) -> argparse.ArgumentParser:
         help="Q-Former heads (default: 64-dim heads, 8-dim below 64)",
     )
     salmonn.add_argument("--json", action="store_true", help="print one JSON object instead of the text")
-    salmonn.set_defaults(func=run_infer)
+    salmonn.set_defaults(func=infer_command)
     return infer
 
 
-def run_infer(args: argparse.Namespace) -> int:
+def infer_command(args: argparse.Namespace) -> int:
     from .audio import load_clip
     from .models.base import DecodingConfig, GenerationRequest
     from .models.salmonn import SalmonnModel

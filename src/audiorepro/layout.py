@@ -29,16 +29,16 @@ def examples_path(suite: str, task: str) -> Path:
     return task_dir(suite, task) / EXAMPLES
 
 
-def model_dir(suite: str, task: str, run_name: str) -> Path:
+def run_dir(suite: str, task: str, run_name: str) -> Path:
     return task_dir(suite, task) / run_name
 
 
 def predictions_path(suite: str, task: str, run_name: str) -> Path:
-    return model_dir(suite, task, run_name) / PREDICTIONS
+    return run_dir(suite, task, run_name) / PREDICTIONS
 
 
 def shard_predictions_path(suite: str, task: str, run_name: str, rank: int, world: int) -> Path:
-    return model_dir(suite, task, run_name) / f"predictions.shard{rank}of{world}.jsonl"
+    return run_dir(suite, task, run_name) / f"predictions.shard{rank}of{world}.jsonl"
 
 
 def item_stats_path(predictions_file: Path) -> Path:
@@ -47,11 +47,11 @@ def item_stats_path(predictions_file: Path) -> Path:
 
 
 def verdicts_path(suite: str, task: str, run_name: str) -> Path:
-    return model_dir(suite, task, run_name) / VERDICTS
+    return run_dir(suite, task, run_name) / VERDICTS
 
 
 def scores_path(suite: str, task: str, run_name: str) -> Path:
-    return model_dir(suite, task, run_name) / SCORES
+    return run_dir(suite, task, run_name) / SCORES
 
 
 def report_dir(suite: str) -> Path:

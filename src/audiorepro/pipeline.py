@@ -234,7 +234,7 @@ def _predict_all(
 ) -> list[TaskSpec]:
     """Predict what is left of every task with one model load (none when nothing is left); a
     failure is recorded and the other tasks go on. Returns the tasks with complete predictions."""
-    from .predict import Shard, predictions_complete, run_predict
+    from .predict import Shard, predict_task, predictions_complete
 
     shard = Shard.parse(opts.shard)
     pending = [
@@ -262,7 +262,7 @@ def _predict_all(
     for task in pending:
         _log(f"predict {task.name} with {run}{where}")
         try:
-            run_predict(
+            predict_task(
                 task,
                 examples_path(task.suite, task.name),
                 model,
@@ -284,7 +284,7 @@ def _predict_all(
 
 
 def _judge_and_score(opts: RunOptions, run: str, tasks: list[TaskSpec], judges: dict, summary: RunSummary) -> None:
-    from .score import score_is_current, score_run
+    from .score import score_is_current, score_task
 
     for task in tasks:
         if task.judge and not opts.judge and not verdicts_path(task.suite, task.name, run).exists():
@@ -295,16 +295,16 @@ def _judge_and_score(opts: RunOptions, run: str, tasks: list[TaskSpec], judges: 
                 continue
         try:
             if task.judge and opts.judge:
-                from .judge.stage import judge_run
+                from .judge.stage import judge_task
 
                 _log(f"judge {task.name} [{run}] with {opts.judge.get('kind')}")
-                judge_run(task, run, **{**opts.judge, "judge": _judge_for(task, opts, judges)})
+                judge_task(task, run, **{**opts.judge, "judge": _judge_for(task, opts, judges)})
             if score_is_current(task, run, data_subset=opts.subset):
                 path = scores_path(task.suite, task.name, run)
                 _log(f"score {task.name} [{run}]: up to date")
             else:
                 _log(f"score {task.name} [{run}]")
-                path = score_run(task, run, allow_partial=opts.allow_partial, data_subset=opts.subset)
+                path = score_task(task, run, allow_partial=opts.allow_partial, data_subset=opts.subset)
         except ChecksumMismatch:
             raise
         except Exception as e:  # noqa: BLE001

@@ -23,7 +23,7 @@ from .audio import load_clip
 from .checksums import sha256_file
 from .errors import AudioreproError, InputError
 from .jsonl import append_jsonl, atomic_write_json, check_unique_ids, iter_jsonl, read_json, repair_torn_tail
-from .layout import PREDICT_META, item_stats_path, model_dir, predictions_path, shard_predictions_path
+from .layout import PREDICT_META, item_stats_path, predictions_path, run_dir, shard_predictions_path
 from .models.base import AudioLanguageModel, DecodingConfig, GenerationRequest
 from .paths import data_root
 from .prefetch import prefetched
@@ -84,7 +84,7 @@ def read_predictions(path: Path) -> list[Prediction]:
 
 def merged_predictions(suite: str, task: str, run: str) -> dict[str, Prediction]:
     """All predictions of a run: the main file plus any shard files, checked for duplicates."""
-    folder = model_dir(suite, task, run)
+    folder = run_dir(suite, task, run)
     files = sorted(folder.glob("predictions*.jsonl"))
     merged: dict[str, Prediction] = {}
     for f in files:
@@ -98,7 +98,7 @@ def merged_predictions(suite: str, task: str, run: str) -> dict[str, Prediction]
 def discard_predictions(suite: str, task: str, run: str) -> None:
     """Remove every predictions file of a run (the main file and all shard files) and the per-item
     statistics written beside them."""
-    folder = model_dir(suite, task, run)
+    folder = run_dir(suite, task, run)
     for f in [*folder.glob("predictions*.jsonl"), *folder.glob("item_stats*.jsonl")]:
         f.unlink()
 
@@ -170,10 +170,10 @@ def predictions_complete(
     request = _request_fingerprint(task, model_name, examples_file, _prompts(task, model_name, examples), decoding_overrides)
     if read_json(meta_path).get("request_fingerprint") != request:
         return False
-    try:  # an id predicted in any file of the folder counts (as in run_predict)
+    try:  # an id predicted in any file of the folder counts (as in predict_task)
         done = set(merged_predictions(task.suite, task.name, run))
     except AudioreproError:
-        return False  # duplicates: run_predict names them
+        return False  # duplicates: predict_task names them
     return all(e.id in done for e in shard.take(examples))
 
 
@@ -184,7 +184,7 @@ def _resolve_audio(example: Example) -> str | None:
     return str(p if p.is_absolute() else data_root() / p)
 
 
-def run_predict(
+def predict_task(
     task: TaskSpec,
     examples_file: Path,
     model: AudioLanguageModel,

@@ -10,7 +10,7 @@ from .checksums import sha256_file
 from .errors import AudioreproError, InputError
 from .jsonl import atomic_write_json, check_unique_ids, iter_jsonl, read_json
 from .judge.protocols import record_protocol, task_judge
-from .layout import JUDGE_META, PREDICT_META, examples_path, model_dir, scores_path, verdicts_path
+from .layout import JUDGE_META, PREDICT_META, examples_path, run_dir, scores_path, verdicts_path
 from .predict import count_audio_notes, load_examples, merged_predictions
 from .provenance import base_provenance
 from .tasks.schema import MetricSpec, TaskSpec
@@ -140,7 +140,7 @@ def score_is_current(task: TaskSpec, run: str, *, data_subset: str | None = None
         return False
     if any(prov.get(k) != v for k, v in code_version().items() if k != "code_dirty"):
         return False
-    folder = model_dir(task.suite, task.name, run)
+    folder = run_dir(task.suite, task.name, run)
     predictions = {p.name: sha256_file(p) for p in sorted(folder.glob("predictions*.jsonl"))}
     if prov.get("examples_sha256") != sha256_file(ex_path) or prov.get("predictions_sha256") != predictions:
         return False
@@ -151,7 +151,7 @@ def score_is_current(task: TaskSpec, run: str, *, data_subset: str | None = None
     return True
 
 
-def score_run(
+def score_task(
     task: TaskSpec,
     run: str,
     *,
@@ -165,10 +165,10 @@ def score_run(
     examples = load_examples(ex_path)
     preds = merged_predictions(suite, task.name, run)
     if not preds:
-        raise InputError(model_dir(suite, task.name, run), "no predictions: run `audiorepro predict` first")
+        raise InputError(run_dir(suite, task.name, run), "no predictions: run `audiorepro predict` first")
     unknown = set(preds) - {e.id for e in examples}
     if unknown:
-        raise InputError(model_dir(suite, task.name, run), f"{len(unknown)} prediction ids are not in {ex_path}, e.g. {sorted(unknown)[:3]}")
+        raise InputError(run_dir(suite, task.name, run), f"{len(unknown)} prediction ids are not in {ex_path}, e.g. {sorted(unknown)[:3]}")
     missing = [e for e in examples if e.id not in preds]
     deviations = []
     if data_subset:
@@ -211,7 +211,7 @@ def score_run(
     if task.record:
         from .perplexity import read_item_stats
 
-        item_stats = read_item_stats(model_dir(suite, task.name, run))
+        item_stats = read_item_stats(run_dir(suite, task.name, run))
 
     results = {}
     for spec in [task.metric, *task.extra_metrics]:
@@ -247,7 +247,7 @@ def score_run(
 
     main_key = task.metric.report_as or task.metric.name
     main = results[main_key]
-    meta_path = model_dir(suite, task.name, run) / PREDICT_META
+    meta_path = run_dir(suite, task.name, run) / PREDICT_META
     predict_meta = read_json(meta_path) if meta_path.exists() else {}
     model_desc = predict_meta.get("model", {})
     deviations += list(model_desc.get("deviations", []))
@@ -267,7 +267,7 @@ def score_run(
         "device": model_desc.get("device"),
         "seed": (predict_meta.get("decoding") or {}).get("seed"),
         "examples_sha256": sha256_file(ex_path),
-        "predictions_sha256": {p.name: sha256_file(p) for p in sorted(model_dir(suite, task.name, run).glob("predictions*.jsonl"))},
+        "predictions_sha256": {p.name: sha256_file(p) for p in sorted(run_dir(suite, task.name, run).glob("predictions*.jsonl"))},
         "finish_reasons": finish,
         # clips cut to the model's window (as the reference does) and all-zero clips, by count
         "audio_notes": count_audio_notes(preds[e.id] for e in examples),

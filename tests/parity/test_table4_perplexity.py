@@ -14,8 +14,8 @@ from salmonn_helpers import build_model
 
 from audiorepro.jsonl import read_json, read_jsonl, write_jsonl
 from audiorepro.layout import examples_path
-from audiorepro.predict import run_predict
-from audiorepro.score import score_run
+from audiorepro.predict import predict_task
+from audiorepro.score import score_task
 from audiorepro.tasks import load_task
 
 TASK = "ppl-asr-librispeech-clean"
@@ -58,7 +58,7 @@ def test_table4_path_end_to_end_matches_a_hand_computed_perplexity(parity, tmp_p
             for name in INPUTS
         ],
     )
-    run_predict(
+    predict_task(
         task,
         examples_path(task.suite, task.name),
         model,
@@ -66,7 +66,7 @@ def test_table4_path_end_to_end_matches_a_hand_computed_perplexity(parity, tmp_p
         decoding_overrides={"num_beams": 1, "max_new_tokens": MAX_NEW_TOKENS},
         progress=False,
     )
-    scores = read_json(score_run(task, "m"))
+    scores = read_json(score_task(task, "m"))
     result = scores["metrics"]["output_perplexity"]
     assert result["status"] == "ok" and result["n_scored"] == len(INPUTS)
     assert "teacher-forced" in result["details"]["definition"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from audiorepro.compare import compare, compare_suite, load_run_results, results_from_set
-from audiorepro.compare.cli import add_compare_arguments, compare_prior, run_compare
+from audiorepro.compare.cli import add_compare_arguments, compare_command, compare_prior
 from audiorepro.compare.schema import (
     SCHEMA,
     VERDICTS,
@@ -336,7 +336,7 @@ def test_cli_writes_compare_json(tmp_path, monkeypatch, capsys):
     parser = argparse.ArgumentParser()
     add_compare_arguments(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["compare", "--suite", "demo"])
-    assert args.func(args) == 0 and args.func is run_compare
+    assert args.func(args) == 0 and args.func is compare_command
     doc = json.loads((tmp_path / "reports" / "demo" / "compare.json").read_text(encoding="utf-8"))
     cells = {c["cell"]: c for c in doc["comparisons"][0]["cells"]}
     assert cells["demo-asr"]["verdict"] == "reproduced"  # 4.225 vs the hand-computed 4.23

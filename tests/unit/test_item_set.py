@@ -10,7 +10,7 @@ from audiorepro.records import Prediction
 def test_ke_score_states_split_keys_and_30s_overruns(tmp_path, monkeypatch):
     from audiorepro.compare import load_run_results
     from audiorepro.expected import load_expected
-    from audiorepro.score import score_run
+    from audiorepro.score import score_task
     from audiorepro.tasks import load_task
 
     monkeypatch.setenv("AUDIOREPRO_RUNS", str(tmp_path / "runs"))
@@ -35,7 +35,7 @@ def test_ke_score_states_split_keys_and_30s_overruns(tmp_path, monkeypatch):
         folder / "salmonn-13b-v1" / "predictions.jsonl",
         [Prediction(id=f"inspec-{i}", output=out, raw_output=out, n_tokens=6, finish_reason="eos", seconds=0).to_dict() for i in range(3)],
     )
-    scores = read_json(score_run(load_task("ke-inspec"), "salmonn-13b-v1"))
+    scores = read_json(score_task(load_task("ke-inspec"), "salmonn-13b-v1"))
     item_set = scores["provenance"]["item_set"]
     assert item_set["n_items"] == 3 and item_set["flag_counts"] == {"longer_than_30s": 2}
     assert item_set["prepare_options"]["split"] == "test" and item_set["prepare_options"]["keys"] == "uncontrolled"

@@ -173,11 +173,11 @@ def _sqqa_run(tmp_path, monkeypatch):
 
 
 def test_sqqa_without_a_judge_is_not_computed(tmp_path, monkeypatch):
-    from audiorepro.score import score_run
+    from audiorepro.score import score_task
     from audiorepro.tasks import load_task
 
     folder = _sqqa_run(tmp_path, monkeypatch)
-    scores = read_json(score_run(load_task("sqqa-wikiqa"), "m"))
+    scores = read_json(score_task(load_task("sqqa-wikiqa"), "m"))
     accuracy = scores["metrics"]["accuracy"]
     assert accuracy["status"] == "not_computable" and accuracy["value"] is None
     assert accuracy["reason"].startswith("not computed: needs a judge")
@@ -195,23 +195,23 @@ def test_sqqa_without_a_judge_is_not_computed(tmp_path, monkeypatch):
 
 
 def test_sqqa_with_a_judge_counts_invalid_replies(tmp_path, monkeypatch):
-    from audiorepro.judge.stage import judge_run
-    from audiorepro.score import score_run
+    from audiorepro.judge.stage import judge_task
+    from audiorepro.score import score_task
     from audiorepro.tasks import load_task
 
     _sqqa_run(tmp_path, monkeypatch)
     task = load_task("sqqa-wikiqa")
     judge = ScriptedJudge(['{"Correct": True, "Reason": "ok"}', "{'Correct': False, 'Reason': 'no'}", "unsure"])
-    judge_run(task, "m", judge=judge, cache=tmp_path / "c.sqlite")
-    scores = read_json(score_run(task, "m"))
+    judge_task(task, "m", judge=judge, cache=tmp_path / "c.sqlite")
+    scores = read_json(score_task(task, "m"))
     accuracy = scores["metrics"]["accuracy"]
     assert accuracy["value"] == pytest.approx(1 / 3) and accuracy["n"] == 3
     assert accuracy["details"]["invalid"] == 1 and accuracy["details"]["protocol"] == "salmonn-sqqa"
 
 
 def test_sac_asks_both_prompts_and_scores_both_numbers(tmp_path, monkeypatch):
-    from audiorepro.judge.stage import judge_run
-    from audiorepro.score import score_run
+    from audiorepro.judge.stage import judge_task
+    from audiorepro.score import score_task
     from audiorepro.tasks import load_task
 
     monkeypatch.setenv("AUDIOREPRO_RUNS", str(tmp_path / "runs"))
@@ -223,14 +223,14 @@ def test_sac_asks_both_prompts_and_scores_both_numbers(tmp_path, monkeypatch):
     # accuracy replies first (both items), then following
     judge = ScriptedJudge(['{"Response": "Yes"}', '{"Response": "No"}', '{"Response": "Yes"}', '{"Response": "Yes"}'])
     task = load_task("sac-inhouse")
-    judge_run(task, "m", judge=judge, cache=tmp_path / "c.sqlite")
+    judge_task(task, "m", judge=judge, cache=tmp_path / "c.sqlite")
     assert "Background Audio: A dog barks." in judge.seen[0][0]["content"]
     assert "Background Audio" not in judge.seen[2][0]["content"]
     records = read_jsonl(folder / "m" / "verdicts.jsonl")
     assert sorted((r["protocol"], r["id"]) for r in records) == [
         ("salmonn-sac-accuracy", "s0"), ("salmonn-sac-accuracy", "s1"), ("salmonn-sac-following", "s0"), ("salmonn-sac-following", "s1")
     ]
-    scores = read_json(score_run(task, "m"))
+    scores = read_json(score_task(task, "m"))
     assert scores["metrics"]["accuracy"]["value"] == 0.5
     assert scores["metrics"]["following_rate"]["value"] == 1.0
 

@@ -53,13 +53,13 @@ def _examples(tmp_path: Path, n: int) -> Path:
 
 
 def _predict(tmp_path, monkeypatch, model, prefetch, name):
-    from audiorepro.predict import run_predict
+    from audiorepro.predict import predict_task
     from audiorepro.tasks import load_task
 
     monkeypatch.setenv("AUDIOREPRO_RUNS", str(tmp_path / name))
     model.name = "toy"
     start = time.perf_counter()
-    out = run_predict(load_task("demo-asr"), _examples(tmp_path, 8), model, "toy", batch_size=2, progress=False, prefetch=prefetch)
+    out = predict_task(load_task("demo-asr"), _examples(tmp_path, 8), model, "toy", batch_size=2, progress=False, prefetch=prefetch)
     return out.read_text().splitlines(), time.perf_counter() - start
 
 

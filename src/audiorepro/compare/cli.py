@@ -31,11 +31,11 @@ def add_compare_arguments(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--against", default=None, help="compare every model with this paper row id")
     p.add_argument("--table", default=None, help="expected table (default: the suite's, e.g. table3)")
     p.add_argument("--out", default=None, help="default: reports/<suite>/compare.json")
-    p.set_defaults(func=run_compare)
+    p.set_defaults(func=compare_command)
     return p
 
 
-def run_compare(args: argparse.Namespace) -> int:
+def compare_command(args: argparse.Namespace) -> int:
     out = compare_suite(
         args.suite, results=args.results, against=args.against, table=args.table, out=args.out
     )
@@ -126,9 +126,9 @@ def add_compare_prior_arguments(subparsers) -> argparse.ArgumentParser:
         "compare-prior", help="compare the 2025 student reproduction with the papers (SAKURA CCCs, Table 3)"
     )
     p.add_argument("--out", default=None, help="report folder (default: reports/prior)")
-    p.set_defaults(func=run_compare_prior)
+    p.set_defaults(func=compare_prior_command)
     return p
 
 
-def run_compare_prior(args: argparse.Namespace) -> int:
+def compare_prior_command(args: argparse.Namespace) -> int:
     return compare_prior(Path(args.out) if args.out else None)

@@ -17,7 +17,7 @@ status.py (status tables), archives.py (safe extraction), cli.py, sources/*.py."
 
 from ..errors import AudioreproError
 from .archives import extract_archive
-from .cli import add_fetch_arguments, run_fetch
+from .cli import add_fetch_arguments, fetch_command
 from .core import SOURCES, fetch
 from .lock import lock_path
 from .sources.manual import ManualStepNeeded, manual_instructions
@@ -41,7 +41,7 @@ __all__ = [
     "lock_path",
     "manual_instructions",
     "mismatch_advice",
-    "run_fetch",
+    "fetch_command",
     "status_table",
     "verify",
 ]

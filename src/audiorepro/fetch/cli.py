@@ -31,11 +31,11 @@ def add_fetch_arguments(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--all", action="store_true", help="fetch every manifest that needs no manual step")
     p.add_argument("--force", action="store_true", help="download again even if present")
-    p.set_defaults(func=run_fetch)
+    p.set_defaults(func=fetch_command)
     return p
 
 
-def run_fetch(args) -> int:
+def fetch_command(args) -> int:
     if args.status:
         table, mismatches = file_table(args.names, deep=args.verify) if args.names else status_table(deep=args.verify)
         print(table)

@@ -260,7 +260,7 @@ def add_judge_arguments(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--tasks", default=None, help="comma list of task names (default: all judged tasks)")
     parser.add_argument("--models", required=True, help="comma list of model names")
     add_judge_options(parser)
-    parser.set_defaults(func=run_judge)
+    parser.set_defaults(func=judge_command)
     return parser
 
 
@@ -274,7 +274,7 @@ def judge_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def judge_run(
+def judge_task(
     task,
     run: str,
     *,
@@ -295,7 +295,7 @@ def judge_run(
     `judge` object can be passed instead (so one judge serves many tasks of one judge family).
     Every protocol of the task's judge is asked (SAC: accuracy and following); verdicts.jsonl
     holds one record per item and protocol."""
-    from ..layout import examples_path, model_dir, verdicts_path
+    from ..layout import examples_path, run_dir, verdicts_path
     from ..predict import load_examples, merged_predictions
 
     examples = load_examples(examples_path(task.suite, task.name))
@@ -323,14 +323,14 @@ def judge_run(
             )
         write_jsonl(verdicts_path(task.suite, task.name, run), records)
         atomic_write_json(
-            model_dir(task.suite, task.name, run) / JUDGE_META,
+            run_dir(task.suite, task.name, run) / JUDGE_META,
             judge_meta(judge, records, verdicts_file=verdicts_file, family=family),
         )
         if agreement_with:
             if family != "sakura":
                 raise AudioreproError("--agreement-with compares SAKURA judges only (the option matcher)")
             write_agreement(
-                examples, predictions, records, agreement_with, model_dir(task.suite, task.name, run), store
+                examples, predictions, records, agreement_with, run_dir(task.suite, task.name, run), store
             )
     finally:
         store.close()
@@ -374,7 +374,7 @@ def write_agreement(
     predictions: list[Prediction],
     records: list[dict],
     other: str,
-    model_dir: Path,
+    run_dir: Path,
     cache: VerdictCache,
 ) -> dict:
     from .agreement import judge_agreement
@@ -386,8 +386,8 @@ def write_agreement(
     else:
         raise InputError(other, "--agreement-with takes 'matcher' or an existing verdicts JSONL")
     result = judge_agreement(records, second)
-    write_jsonl(model_dir / f"verdicts.{_safe(result['judge_b'] or 'second')}.jsonl", second)
-    atomic_write_json(model_dir / "judge_agreement.json", result)
+    write_jsonl(run_dir / f"verdicts.{_safe(result['judge_b'] or 'second')}.jsonl", second)
+    atomic_write_json(run_dir / "judge_agreement.json", result)
     return result
 
 
@@ -395,7 +395,7 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def run_judge(args: argparse.Namespace) -> int:
+def judge_command(args: argparse.Namespace) -> int:
     from ..tasks import list_tasks
 
     if args.judge is None and args.verdicts is None:
@@ -419,7 +419,7 @@ def run_judge(args: argparse.Namespace) -> int:
 
     for run in [m.strip() for m in args.models.split(",") if m.strip()]:
         for task in tasks:
-            records = judge_run(
+            records = judge_task(
                 task,
                 run,
                 judge=judge_for(task),

@@ -47,10 +47,10 @@ def add_report_arguments(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default=None, help="output folder (default: the compare.json's folder)")
     p.add_argument("--title", default=None)
-    p.set_defaults(func=run_report)
+    p.set_defaults(func=report_command)
     return p
 
 
-def run_report(args: argparse.Namespace) -> int:
+def report_command(args: argparse.Namespace) -> int:
     print(render_suite_report(args.suite, args.compare, args.out, args.title))
     return 0
