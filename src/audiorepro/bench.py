@@ -28,6 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .audio import load_audio
+from .jsonl import atomic_write_json, atomic_write_text
+from .models.base import DecodingConfig, GenerationRequest
 from .models.placement import resolve_device
 from .paths import repo_root, reports_dir
 
@@ -62,8 +65,6 @@ def tiny_salmonn(**options):
 
 def tiny_requests(n: int):
     """`n` requests cut from the fixture's three inputs: 0.6 to 12 s, three instructions."""
-    from .audio import load_audio
-    from .models.base import GenerationRequest
 
     inputs = repo_root() / PARITY / "inputs"
     wavs = [load_audio(inputs / f"{name}.wav", max_seconds=30) for name in ("speech_16k", "synth_16k", "stereo_44k")]
@@ -148,7 +149,6 @@ def _torchrun_ratio(decoding_args: list[str], repeats: int = 1) -> dict:
 def bench_cpu(items: int, batch_size: int, max_new_tokens: int, torchrun: bool, threads: int, repeats: int) -> dict:
     import torch
 
-    from .models.base import DecodingConfig
 
     # one thread by default: on a few shared cores, torch's spinning worker threads make wall
     # times swing by several x with the neighbours' load
@@ -392,7 +392,6 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(x) for x in args.batch_sizes.split(",")]
         result = bench_gpu(args.size, sizes, args.items or max(32, max(sizes)), args.new_tokens, 10.0)
         table, stem = gpu_markdown(result), f"bench_gpu_{args.size}"
-    from .jsonl import atomic_write_json, atomic_write_text
 
     atomic_write_json(out / f"{stem}.json", result)
     atomic_write_text(out / f"{stem}.md", table)

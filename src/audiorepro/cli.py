@@ -10,7 +10,24 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .compare.cli import (
+    add_compare_arguments,
+    add_compare_prior_arguments,
+)
+from .distributed import launch, strip_nproc
 from .errors import AudioreproError, InputError
+from .fetch import add_fetch_arguments
+from .infer import add_infer_arguments
+from .judge.stage import add_judge_arguments, add_judge_options
+from .layout import examples_path, run_name
+from .models.base import DecodingConfig
+from .models.registry import build_model, list_models
+from .pipeline import RunOptions, run_suite, select_tasks
+from .predict import Shard, predict_task, predictions_complete, predictions_file
+from .prepare import prepare_task
+from .report import add_report_arguments
+from .score import score_task
+from .tasks import list_tasks
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -32,8 +49,6 @@ def _key_values(pairs: list[str] | None, what: str) -> dict:
 
 def _decoding(pairs: list[str] | None) -> dict:
     """--decoding overrides, checked (names and types) before any model is loaded."""
-    from .models.base import DecodingConfig
-
     overrides = _key_values(pairs, "--decoding")
     try:
         DecodingConfig().merged(overrides)
@@ -78,8 +93,6 @@ def _judge_options(args) -> dict | None:
 
 
 def tasks_command(args) -> int:
-    from .tasks import list_tasks
-
     specs = list_tasks(args.suite)
     if args.names:  # one name a line, for Make and scripts, where an empty list would run nothing
         if not specs:
@@ -93,16 +106,12 @@ def tasks_command(args) -> int:
 
 
 def models_command(args) -> int:
-    from .models.registry import list_models
-
     for name, desc in list_models():
         print(f"{name:18s} {desc}")
     return 0
 
 
 def prepare_command(args) -> int:
-    from .pipeline import select_tasks
-    from .prepare import prepare_task
 
     for task in select_tasks(args.suite, _csv(args.tasks)):
         path = prepare_task(task, subset=args.subset, limit=args.limit)
@@ -111,10 +120,6 @@ def prepare_command(args) -> int:
 
 
 def predict_command(args) -> int:
-    from .layout import examples_path, run_name
-    from .models.registry import build_model
-    from .pipeline import select_tasks
-    from .predict import Shard, predict_task, predictions_complete, predictions_file
 
     model_args = _key_values(args.model_arg, "--model-arg")
     decoding = _decoding(args.decoding)
@@ -150,9 +155,6 @@ def predict_command(args) -> int:
 
 
 def score_command(args) -> int:
-    from .layout import run_name
-    from .pipeline import select_tasks
-    from .score import score_task
 
     model_args = _key_values(args.model_arg, "--model-arg")
     for model_name in _csv(args.models) or []:
@@ -162,8 +164,6 @@ def score_command(args) -> int:
 
 
 def run_command(args) -> int:
-    from .pipeline import RunOptions, run_suite
-
     models = _csv(args.models)
     if not models:
         raise AudioreproError("--models is required for `run` (see `audiorepro models`)")
@@ -209,14 +209,6 @@ def run_command(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .compare.cli import (
-        add_compare_arguments,
-        add_compare_prior_arguments,
-    )
-    from .fetch import add_fetch_arguments
-    from .infer import add_infer_arguments
-    from .judge.stage import add_judge_arguments, add_judge_options
-    from .report import add_report_arguments
 
     parser = argparse.ArgumentParser(prog="audiorepro", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -272,8 +264,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if getattr(args, "nproc", 1) != 1:
-            from .distributed import launch, strip_nproc
-
             if args.shard:
                 raise AudioreproError("--nproc and --shard exclude each other: --nproc gives each rank its shard")
 

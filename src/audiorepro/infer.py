@@ -18,7 +18,9 @@ import argparse
 import json
 import sys
 
+from .audio import load_clip
 from .errors import AudioreproError
+from .models.base import DecodingConfig, GenerationRequest
 
 
 def add_infer_arguments(subparsers) -> argparse.ArgumentParser:
@@ -58,8 +60,6 @@ def add_infer_arguments(subparsers) -> argparse.ArgumentParser:
 
 
 def infer_command(args: argparse.Namespace) -> int:
-    from .audio import load_clip
-    from .models.base import DecodingConfig, GenerationRequest
     from .models.salmonn import SalmonnModel
 
     if args.infer_model != "salmonn":

@@ -23,10 +23,21 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
+from .compare import compare_suite
+from .distributed import Group, current_group
 from .errors import AudioreproError, ChecksumMismatch, InputError
+from .fetch import fetch
 from .jsonl import atomic_write_json
+from .judge.protocols import family_of, task_judge
+from .judge.stage import build_judge, judge_task
 from .layout import examples_path, run_name, scores_path, verdicts_path
+from .manifests import has_manifest
+from .models.registry import build_model
 from .paths import runs_dir
+from .predict import Shard, discard_predictions, predict_task, predictions_complete
+from .prepare import dataset_for, prepare_task
+from .report import render_suite_report
+from .score import score_is_current, score_task
 from .tasks import list_tasks, load_task
 from .tasks.schema import TaskSpec
 
@@ -120,8 +131,6 @@ def run_suite(opts: RunOptions) -> dict:
     A model or task that fails is recorded and the others go on; only a checksum mismatch stops
     the run. Tasks whose predictions are complete (same examples, prompts and decoding options)
     are not predicted again, and a model none of whose tasks has anything left is not loaded."""
-    from .distributed import Group, current_group
-
     t_start = time.perf_counter()
     tasks = select_tasks(opts.suite, opts.tasks)
     summary = RunSummary()
@@ -153,8 +162,6 @@ def run_suite(opts: RunOptions) -> dict:
         atomic_write_json(runs_dir() / opts.suite / RUN_SUMMARY, summary.to_dict())
         result = {**summary.to_dict(), "ok": summary.ok, "report": None}
         if opts.report:
-            from .compare import compare_suite
-            from .report import render_suite_report
 
             not_run = {**summary.not_run}
             for run, waiting in summary.awaiting_judge.items():
@@ -174,9 +181,6 @@ def run_suite(opts: RunOptions) -> dict:
 def _fetch_and_prepare(opts: RunOptions, tasks: list[TaskSpec], summary: RunSummary) -> list[TaskSpec]:
     """The tasks ready to predict; the others go into summary.not_run (data not available) or
     summary.broken (a fault)."""
-    from .fetch import fetch
-    from .manifests import has_manifest
-    from .prepare import dataset_for, prepare_task
 
     # fetch: verify (or download) each dataset once
     datasets = sorted({dataset_for(t, opts.subset) for t in tasks})
@@ -222,8 +226,6 @@ def _fetch_and_prepare(opts: RunOptions, tasks: list[TaskSpec], summary: RunSumm
 
 
 def _discard_all(opts: RunOptions, tasks: list[TaskSpec]) -> None:
-    from .predict import discard_predictions
-
     for model_name in opts.models:
         for task in tasks:
             discard_predictions(task.suite, task.name, run_name(model_name, opts.model_args))
@@ -234,8 +236,6 @@ def _predict_all(
 ) -> list[TaskSpec]:
     """Predict what is left of every task with one model load (none when nothing is left); a
     failure is recorded and the other tasks go on. Returns the tasks with complete predictions."""
-    from .predict import Shard, predict_task, predictions_complete
-
     shard = Shard.parse(opts.shard)
     pending = [
         t
@@ -284,19 +284,13 @@ def _predict_all(
 
 
 def _judge_and_score(opts: RunOptions, run: str, tasks: list[TaskSpec], judges: dict, summary: RunSummary) -> None:
-    from .score import score_is_current, score_task
-
     for task in tasks:
         if task.judge and not opts.judge and not verdicts_path(task.suite, task.name, run).exists():
-            from .judge.protocols import task_judge
-
             if task_judge(task.judge).without_verdicts == "error":  # SAKURA: nothing to score yet
                 summary.awaiting_judge.setdefault(run, []).append(task.name)
                 continue
         try:
             if task.judge and opts.judge:
-                from .judge.stage import judge_task
-
                 _log(f"judge {task.name} [{run}] with {opts.judge.get('kind')}")
                 judge_task(task, run, **{**opts.judge, "judge": _judge_for(task, opts, judges)})
             if score_is_current(task, run, data_subset=opts.subset):
@@ -326,8 +320,6 @@ def judge_hint(awaiting: dict[str, list[str]]) -> str:
 
 
 def _build_model(name: str, model_args: dict):
-    from .models.registry import build_model
-
     _log(f"load model {name} {model_args or ''}")
     t0 = time.perf_counter()
     model = build_model(name, **model_args)
@@ -340,8 +332,6 @@ def _judge_for(task: TaskSpec, opts: RunOptions, judges: dict):
     family: the SAKURA and SALMONN protocols refer to different reference judges)."""
     if not opts.judge or opts.judge.get("kind") in (None, "import"):
         return None
-    from .judge.protocols import family_of
-    from .judge.stage import build_judge
 
     family = family_of(task.judge)
     if family not in judges:

@@ -19,13 +19,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .audio import load_clip
+from .audio import audio_info, load_clip
 from .checksums import sha256_file
 from .errors import AudioreproError, InputError
 from .jsonl import append_jsonl, atomic_write_json, check_unique_ids, iter_jsonl, read_json, repair_torn_tail
 from .layout import PREDICT_META, item_stats_path, predictions_path, run_dir, shard_predictions_path
 from .models.base import AudioLanguageModel, DecodingConfig, GenerationRequest
 from .paths import data_root
+from .perplexity import record_item_stats
 from .prefetch import prefetched
 from .records import Example, Prediction
 from .tasks.schema import TaskSpec
@@ -307,7 +308,6 @@ def predict_task(
                 )
             if task.record:
                 # before the predictions, so an item counted as done always has its statistics
-                from .perplexity import record_item_stats
 
                 record_item_stats(model, batch, results, task.record, item_stats_path(out))
             for r in batch:
@@ -353,7 +353,6 @@ def _length_hint(example: Example, request: GenerationRequest) -> float:
         return example.audio_duration
     if request.audio_path is None:
         return float(len(request.prompt))
-    from .audio import audio_info
 
     return audio_info(request.audio_path, check_samples=False)[2]  # samples are checked when loaded
 

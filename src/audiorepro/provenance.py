@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
 
+from . import __version__
 from .paths import repo_root
 
 
@@ -49,7 +50,6 @@ def code_version() -> dict:
         )
     except (OSError, subprocess.SubprocessError):
         commit, dirty = None, None
-    from . import __version__
 
     return {"code_commit": commit, "code_dirty": dirty, "audiorepro_version": __version__}
 

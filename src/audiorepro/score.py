@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import metrics
 from .checksums import sha256_file
 from .errors import AudioreproError, InputError
 from .jsonl import atomic_write_json, check_unique_ids, iter_jsonl, read_json
 from .judge.protocols import record_protocol, task_judge
 from .layout import JUDGE_META, PREDICT_META, examples_path, run_dir, scores_path, verdicts_path
+from .manifests import load_manifest
+from .perplexity import read_item_stats
 from .predict import count_audio_notes, load_examples, merged_predictions
-from .provenance import base_provenance
+from .prepare import dataset_for
+from .provenance import base_provenance, code_version
 from .tasks.schema import MetricSpec, TaskSpec
 
 NO_JUDGE_MESSAGE = (
@@ -66,8 +70,6 @@ def item_set(task: TaskSpec, examples, data_subset: str | None) -> dict:
     """Which items were scored, in words and numbers: the manifest and its prepare options (split,
     pairing, keys ...), the count, and how many items carry each true boolean flag of their meta
     (e.g. `longer_than_30s` for spoken abstracts that SALMONN hears only in part)."""
-    from .manifests import load_manifest
-    from .prepare import dataset_for
 
     dataset = dataset_for(task, data_subset)
     try:
@@ -123,8 +125,6 @@ def check_verdicts_match(path: Path, verdicts: dict[tuple[str, str], dict], pred
 def score_is_current(task: TaskSpec, run: str, *, data_subset: str | None = None) -> bool:
     """True when scores.json was written by this code version from the examples, predictions and
     verdicts now on disk (their sha256s are in its provenance), so a rerun need not rescore."""
-    from .provenance import code_version
-
     out = scores_path(task.suite, task.name, run)
     ex_path = examples_path(task.suite, task.name)
     if not (out.exists() and ex_path.exists()):
@@ -158,8 +158,6 @@ def score_task(
     allow_partial: bool = False,
     data_subset: str | None = None,
 ) -> Path:
-    from . import metrics
-
     suite = task.suite
     ex_path = examples_path(suite, task.name)
     examples = load_examples(ex_path)
@@ -209,8 +207,6 @@ def score_task(
     answers = [preds[e.id].output for e in examples]
     item_stats = None
     if task.record:
-        from .perplexity import read_item_stats
-
         item_stats = read_item_stats(run_dir(suite, task.name, run))
 
     results = {}

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import metrics
 from ..errors import AudioreproError
 from .base import Judge
 from .client import OpenAICompatibleJudge
 from .deviations import judge_deviations
+from .local import LocalTransformersJudge
 from .salmonn import JUDGE_MODEL, JUDGE_SAMPLING, read_reply_dict
 
 MATCHER_VERSION = "1"
@@ -44,8 +46,6 @@ class SalmonnAPIJudge(OpenAICompatibleJudge):
 
 
 def salmonn_local_judge(model_path: str) -> Judge:
-    from .local import LocalTransformersJudge
-
     class SalmonnLocalJudge(LocalTransformersJudge):
         family = "salmonn"
 
@@ -72,8 +72,6 @@ class SalmonnMatcherJudge(Judge):
     _SAC = re.compile(r"Question in audio: (.*?) \n Model Output: (.*) \n Your Response:$", re.DOTALL)
 
     def complete(self, messages: list[dict]) -> str:
-        from .. import metrics
-
         prompt = messages[-1]["content"]
         if "Background Audio: " in prompt:
             raise AudioreproError(

@@ -21,9 +21,12 @@ from typing import Any
 
 from ..errors import AudioreproError, InputError
 from ..jsonl import atomic_write_json, iter_jsonl, read_jsonl, write_jsonl
-from ..layout import JUDGE_META
+from ..layout import JUDGE_META, examples_path, run_dir, verdicts_path
 from ..paths import cache_dir
+from ..predict import load_examples, merged_predictions
 from ..records import Example, Prediction
+from ..tasks import list_tasks
+from .agreement import judge_agreement
 from .base import Judge
 from .cache import UNKNOWN_ENDPOINT, VerdictCache, messages_sha256, normalise_endpoint, record_endpoint
 from .client import endpoint_deviations
@@ -295,8 +298,6 @@ def judge_task(
     `judge` object can be passed instead (so one judge serves many tasks of one judge family).
     Every protocol of the task's judge is asked (SAC: accuracy and following); verdicts.jsonl
     holds one record per item and protocol."""
-    from ..layout import examples_path, run_dir, verdicts_path
-    from ..predict import load_examples, merged_predictions
 
     examples = load_examples(examples_path(task.suite, task.name))
     predictions = list(merged_predictions(task.suite, task.name, run).values())
@@ -377,8 +378,6 @@ def write_agreement(
     run_dir: Path,
     cache: VerdictCache,
 ) -> dict:
-    from .agreement import judge_agreement
-
     if other == "matcher":
         second = judge_predictions(examples, predictions, "matcher", cache=cache)
     elif Path(other).is_file():
@@ -396,8 +395,6 @@ def _safe(name: str) -> str:
 
 
 def judge_command(args: argparse.Namespace) -> int:
-    from ..tasks import list_tasks
-
     if args.judge is None and args.verdicts is None:
         raise JudgeNotConfigured()
     tasks = [t for t in list_tasks(args.suite) if t.judge]

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import stats
 from ..errors import InputError
 
 # Per-item statistics are kept in `details["per_item"]` only up to this many items, so scores.json
@@ -106,8 +107,6 @@ def proportion_result(
     details: dict | None = None,
 ) -> MetricResult:
     """A fraction with a Wilson (default) or Wald 95% interval."""
-    from .. import stats
-
     if interval not in ("wilson", "wald"):
         raise InputError(None, f"metric {name!r}: interval must be 'wilson' or 'wald', got {interval!r}")
     details = dict(details or {})
@@ -167,8 +166,6 @@ def ratio_bootstrap_ci(
     seed: int = 0,
 ) -> list[float] | None:
     """Bootstrap CI of a pooled ratio sum(numerator) / sum(denominator) over items (WER, PER, ...)."""
-    from .. import stats
-
     numerator = np.asarray(numerator, dtype=np.float64)
     denominator = np.asarray(denominator, dtype=np.float64)
     if numerator.size == 0 or n_resamples == 0:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import stats
 from .base import MetricResult, mean_bootstrap_ci, per_item
 
 CORENLP_JARS = ("stanford-corenlp-3.6.0.jar", "stanford-corenlp-3.6.0-models.jar")
@@ -86,8 +87,6 @@ def meteor(
         corpus, item_scores = _meteor_eval(scorer, item_stats)
         ci = None
         if n_resamples > 0:
-            from .. import stats
-
             def resampled(idx: np.ndarray) -> float:
                 return _meteor_eval(scorer, [item_stats[j] for j in idx])[0]
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from ..errors import InputError
 from .base import MetricResult, aligned_option, proportion_result, ratio_bootstrap_ci
+from .text import make_normalizer, normalize_all, word_error_counts
 
 # IEMOCAP, 4-class protocol (Session 5 test): excited is merged into happy; every other label
 # (frustrated, surprised, fearful, disgusted, other, xxx) is not scored.
@@ -211,8 +212,6 @@ def _answer_matches(
 ) -> list[bool]:
     """Per item: does a normalised reference occur in the normalised answer as a whole-word span
     ("contains") or equal it ("exact")?"""
-    from .text import make_normalizer, normalize_all
-
     normalize = make_normalizer(normalizer)
     answers = normalize_all(predictions, normalize)
     flags = []
@@ -251,8 +250,6 @@ def qa_accuracy(
     flags = _answer_matches(predictions, references, match, normalizer)
     repeats = 0
     if questions is not None:
-        from .text import make_normalizer, normalize_all, word_error_counts
-
         spoken = aligned_option("qa_accuracy", "questions", questions, n)
         normalize = make_normalizer(normalizer)
         counts = word_error_counts(normalize_all(spoken, normalize), normalize_all(predictions, normalize))

@@ -14,8 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import stats
 from ..errors import InputError
 from .base import MetricResult, aligned_option, mean_bootstrap_ci, per_item, proportion_result
+from .text import make_normalizer, normalize_all, word_error_counts
 
 _STORY_WORD = re.compile(r"[a-z']+")
 
@@ -37,8 +39,6 @@ def following_rate(
     - normalizer: as for `wer` (both sides normalised; the question is the WER reference).
     - interval: "wilson" (default) or "wald".
     """
-    from .text import make_normalizer, normalize_all, word_error_counts
-
     n = len(predictions)
     spoken = aligned_option("following_rate", "questions", questions, n)
     for i, question in enumerate(spoken):
@@ -86,8 +86,6 @@ def story(
 
     Options: min_words (50), n_resamples, seed (bootstrap of the mean).
     """
-    from .. import stats
-
     words = [story_words(p) for p in predictions]
     distinct = np.asarray([len(set(w)) for w in words], dtype=np.float64)
     following = sum(1 for w in words if len(w) >= min_words)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..perplexity import DEFINITION, perplexity
 from .base import MetricResult, aligned_option, mean_bootstrap_ci, per_item
 
 
@@ -26,8 +27,6 @@ def output_perplexity(
 
     Options: token_logprobs (per item, recorded by the predict stage), n_resamples, seed.
     """
-    from ..perplexity import DEFINITION, perplexity
-
     n = len(predictions)
     rows = aligned_option("output_perplexity", "token_logprobs", token_logprobs, n)
     values = []

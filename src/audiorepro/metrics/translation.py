@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import stats
 from ..errors import InputError
 from .base import MetricResult
 
@@ -88,8 +89,6 @@ def bleu(
 
 
 def _bootstrap_bleu(scorer, segment_stats: np.ndarray, n_resamples: int, seed: int) -> list[float]:
-    from .. import stats
-
     def corpus_bleu(idx: np.ndarray) -> float:
         pooled = segment_stats[idx].sum(axis=0)
         return scorer._compute_score_from_stats([int(v) for v in pooled]).score

@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import AudioreproError
 from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
 from .pinned import resolve_checkpoint
-from .placement import Placement, resolve_device, resolve_dtype
+from .placement import Placement, resolve_device, resolve_dtype, torch_dtype
 from .weights import load_pretrained_strict
 
 MANIFEST = "qwen2-audio-7b-instruct"
@@ -139,7 +139,7 @@ class Qwen2AudioModel(AudioLanguageModel):
             Qwen2AudioForConditionalGeneration,
             self.model_path,
             what="Qwen2-Audio",
-            dtype=getattr(torch, self.dtype_name),
+            dtype=torch_dtype(self.dtype_name),
             local_files_only=True,
             **self.placement.from_pretrained_kwargs(self.device),
         )

@@ -35,6 +35,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..audio import write_wav_atomic
 from ..errors import AudioreproError
 from ..paths import data_root, repo_root
 from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
@@ -269,8 +270,6 @@ class QwenAudioChatModel(AudioLanguageModel):
         if request.audio is None and request.audio_path is None:
             return None
         if request.audio_path is None:
-            from ..audio import write_wav_atomic
-
             if self._samples_dir is None:
                 self._samples_dir = tempfile.TemporaryDirectory(prefix="qwen-audio-chat-")
             path = Path(self._samples_dir.name) / f"{len(os.listdir(self._samples_dir.name))}.wav"

@@ -13,6 +13,7 @@ from ..layout import examples_path
 from ..manifests import load_manifest
 from ..records import Example
 from ..tasks.schema import TaskSpec
+from .registry import get_preparer
 
 
 def _matches(meta: dict, where: dict) -> bool:
@@ -59,8 +60,6 @@ def dataset_for(task: TaskSpec, subset: str | None) -> str:
 
 
 def prepare_task(task: TaskSpec, *, subset: str | None = None, limit: int | None = None) -> Path:
-    from .registry import get_preparer
-
     manifest = load_manifest(dataset_for(task, subset))
     if manifest.preparer is None:
         raise AudioreproError(f"manifest {manifest.name} has no preparer")

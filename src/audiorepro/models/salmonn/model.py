@@ -26,7 +26,7 @@ from .configuration import (
     SalmonnPreset,
     get_preset,
 )
-from .generation import SearchSettings, beam_search, greedy_search
+from .generation import Hypothesis, SearchSettings, beam_search, greedy_search
 from .loading import load_components
 
 # decode_config.yaml of the 2024 code; min_length=1 there counts the <s> transformers 4.28 seeds,
@@ -317,8 +317,6 @@ class SalmonnModel(AudioLanguageModel):
     def _sample(self, inputs_embeds, attention_mask, d: DecodingConfig):
         """v1's beam-sample mode via transformers' own sampler: stochastic, so no parity is
         claimed and a batch does not give the one-by-one result (recorded as a deviation)."""
-        from .generation import Hypothesis
-
         if d.seed is not None:
             torch.manual_seed(d.seed)
         out = self.llm.generate(
