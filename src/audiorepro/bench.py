@@ -53,6 +53,8 @@ BANDWIDTH = {"H200": 4.8e12, "H100": 3.35e12, "A100": 2.0e12, "L40S": 0.864e12, 
 def tiny_salmonn(**options):
     """SalmonnModel on the tiny parity fixture (float32, CPU); also a model plug-in factory
     (AUDIOREPRO_MODEL_PLUGINS=salmonn-tiny=audiorepro.bench:tiny_salmonn)."""
+    # the SALMONN imports in this module stay in the functions: they import torch and
+    # transformers (about 4.7 s), which `make bench`'s argument parsing and --help do not need
     from .models.salmonn import SalmonnModel
 
     root = repo_root() / PARITY / "model"

@@ -1,0 +1,105 @@
+"""docs/ARCHITECTURE.md "How to add a model / task / metric / judge", followed step by step: a toy
+model registered without editing the package (AUDIOREPRO_MODEL_PLUGINS) runs through prepare ->
+predict -> score on the bundled demo data, and a toy judge registered in the judge registry judges
+its answers under the SALMONN SQQA protocol."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from audiorepro.judge.base import Judge
+from audiorepro.judge.registry import JUDGES
+from audiorepro.judge.stage import judge_predictions
+from audiorepro.layout import examples_path, scores_path
+from audiorepro.models.base import AudioLanguageModel, DecodingConfig, GenerationResult
+from audiorepro.models.registry import build_model, list_models
+from audiorepro.predict import load_examples, merged_predictions, predict_task
+from audiorepro.prepare import prepare_task
+from audiorepro.score import score_task
+from audiorepro.tasks import load_task
+
+
+class ReferenceParrot(AudioLanguageModel):
+    """A toy model (the documented model step): answers each item with its first reference, so
+    every reference-based score is known without running the scorer's code in the test."""
+
+    answers: dict[str, str] = {}
+
+    def default_decoding(self) -> DecodingConfig:
+        return DecodingConfig(num_beams=1, do_sample=False, max_new_tokens=8)
+
+    def generate(self, batch, decoding):
+        return [
+            GenerationResult(text=self.answers[r.id], raw_text=self.answers[r.id], token_ids=[1], finish_reason="eos")
+            for r in batch
+        ]
+
+    def describe(self) -> dict:
+        return {"name": self.name, "device": "cpu", "deviations": []}
+
+
+class AlwaysCorrect(Judge):
+    """A toy judge (the documented judge step): replies "correct" in the SQQA reply format and
+    keeps what it was asked."""
+
+    judge_id = "always-correct"
+    endpoint = "builtin"
+
+    def __init__(self) -> None:
+        self.asked: list[list[dict]] = []
+
+    def complete(self, messages: list[dict]) -> str:
+        self.asked.append(messages)
+        return '{"Correct": true, "Reason": "toy"}'
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    for name, folder in (("RUNS", "runs"), ("CACHE", "cache"), ("REPORTS", "reports")):
+        monkeypatch.setenv(f"AUDIOREPRO_{name}", str(tmp_path / folder))
+    monkeypatch.setenv("AUDIOREPRO_MODEL_PLUGINS", "parrot=test_extending:ReferenceParrot")
+    return tmp_path
+
+
+def test_a_plugged_in_model_runs_through_prepare_predict_score(workspace, monkeypatch):
+    assert ("parrot", "plug-in (test_extending:ReferenceParrot)") in list_models()
+    task = load_task("demo-sqqa")
+    examples = load_examples(prepare_task(task))
+    monkeypatch.setattr(ReferenceParrot, "answers", {e.id: e.references[0] for e in examples})
+
+    model = build_model("parrot")
+    predict_task(task, examples_path(task.suite, task.name), model, "parrot", progress=False)
+    scores = json.loads(score_task(task, "parrot").read_text())
+
+    assert scores_path(task.suite, task.name, "parrot").exists()
+    assert scores["model"] == "parrot" and scores["main_metric"] == "following_rate"
+    assert scores["metrics"]["qa_accuracy"]["value"] == 1.0  # every answer is its reference
+    # a short answer ("Paris") is far (WER >= 30%) from its spoken question: it follows
+    assert scores["metrics"]["following_rate"]["value"] == 1.0
+    assert scores["metrics"]["qa_accuracy"]["n"] == len(examples) == 6
+
+
+def test_a_registered_judge_kind_judges_through_the_stage(workspace, monkeypatch):
+    task = load_task("demo-sqqa")
+    examples = load_examples(prepare_task(task))
+    monkeypatch.setattr(ReferenceParrot, "answers", {e.id: e.references[0] for e in examples})
+    predict_task(task, examples_path(task.suite, task.name), build_model("parrot"), "parrot", progress=False)
+    predictions = list(merged_predictions(task.suite, task.name, "parrot").values())
+
+    judge = AlwaysCorrect()
+    JUDGES.register("always-correct", lambda family, **options: judge, description="toy")
+    try:
+        records = judge_predictions(
+            examples, predictions, "always-correct", protocol_name="salmonn-sqqa",
+            cache=workspace / "verdicts.sqlite",
+        )
+    finally:
+        JUDGES.unregister("always-correct")
+    assert [r["verdict"] for r in records] == ["correct"] * 6
+    assert {r["judge_id"] for r in records} == {"always-correct"}
+    # the judge saw each item's spoken question and the model's answer, rendered by the protocol
+    first = next(e for e in examples if e.id == records[0]["id"])
+    prompt = json.dumps(judge.asked, ensure_ascii=False)
+    assert first.meta["question_text"] in prompt and first.references[0] in prompt
