@@ -27,6 +27,12 @@ class Entry(Generic[T]):
     description: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def __getattr__(self, key: str) -> Any:
+        """Metadata read as attributes (`entry.scale`), so an entry reads like a declaration."""
+        if key != "metadata" and key in self.metadata:
+            return self.metadata[key]
+        raise AttributeError(f"registry entry {self.name!r} has no {key!r}")
+
     def load(self) -> T:
         if isinstance(self.target, str):
             module_name, _, attr = self.target.partition(":")

@@ -78,3 +78,12 @@ def test_device_and_dtype_defaults():
     assert resolve_dtype("bfloat16", "cpu", gpu_default="float16", model="m") == "bfloat16"
     with pytest.raises(AudioreproError, match="cascade: dtype 'fp8' not one of float32, float16, bfloat16"):
         resolve_dtype("fp8", "cpu", gpu_default="float16", model="cascade")
+
+
+def test_entry_metadata_reads_as_attributes():
+    registry = Registry("widget")
+    registry.register("w", "json:dumps", description="d", scale="percent")
+    entry = registry.entry("w")
+    assert entry.scale == "percent" and entry.description == "d"
+    with pytest.raises(AttributeError, match="has no 'unit'"):
+        entry.unit
