@@ -85,11 +85,6 @@ def test_the_cycle_finder_finds_a_planted_cycle():
     assert "audiorepro.models.registry" in graph["audiorepro.cli"]
 
 
-@pytest.mark.xfail(
-    (PACKAGE / "compare.py").exists(),
-    reason="compare.py imports report and report imports compare; the compare/ package (issue 14 item 1) removes it",
-    strict=True,
-)
 def test_no_import_cycle_among_the_package_modules():
     assert find_cycle(import_graph()) is None
 
