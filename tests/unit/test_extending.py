@@ -1,6 +1,7 @@
 """docs/ARCHITECTURE.md "How to add a model / task / metric / judge", followed step by step: a toy
 model registered without editing the package (AUDIOREPRO_MODEL_PLUGINS) runs through prepare ->
-predict -> score on the bundled demo data, and a toy judge registered in the judge registry judges
+predict -> score on the bundled demo data, a toy metric registered in the metric registry is
+computed with the scale its entry declares, and a toy judge registered in the judge registry judges
 its answers under the SALMONN SQQA protocol."""
 
 from __future__ import annotations
@@ -9,14 +10,18 @@ import json
 
 import pytest
 
+from audiorepro import metrics
+from audiorepro.errors import InputError
 from audiorepro.judge.base import Judge
 from audiorepro.judge.registry import JUDGES
 from audiorepro.judge.stage import judge_predictions
 from audiorepro.layout import examples_path, scores_path
+from audiorepro.metrics.base import MetricResult
 from audiorepro.models.base import AudioLanguageModel, DecodingConfig, GenerationResult
 from audiorepro.models.registry import build_model, list_models
 from audiorepro.predict import load_examples, merged_predictions, predict_task
 from audiorepro.prepare import prepare_task
+from audiorepro.scale import Scale
 from audiorepro.score import score_task
 from audiorepro.tasks import load_task
 
@@ -103,3 +108,27 @@ def test_a_registered_judge_kind_judges_through_the_stage(workspace, monkeypatch
     first = next(e for e in examples if e.id == records[0]["id"])
     prompt = json.dumps(judge.asked, ensure_ascii=False)
     assert first.meta["question_text"] in prompt and first.references[0] in prompt
+
+
+def exact_match(predictions, references):
+    """A toy metric (the documented metric step): the fraction of answers equal to a reference."""
+    hits = sum(p in refs for p, refs in zip(predictions, references, strict=True))
+    return MetricResult(
+        name="exact_match", value=hits / len(predictions), ci=None, n=len(predictions),
+        n_scored=len(predictions), higher_is_better=True, unit="accuracy",
+    )
+
+
+def test_a_registered_metric_is_computed_with_its_declared_scale(monkeypatch):
+    registry = metrics.METRICS.copy()
+    registry.register(
+        "exact_match", f"{__name__}:exact_match", description="toy", needs_references=True,
+        scale=Scale.FRACTION, higher_is_better=True,
+    )
+    monkeypatch.setattr(metrics, "METRICS", registry)
+    assert "exact_match" in metrics.available()
+    result = metrics.compute("exact_match", ["a", "b", "c", "d"], [["a"], ["x"], ["c"], ["y"]])
+    assert result.value == 0.5  # 2 of 4, by hand
+    assert result.scale == Scale.FRACTION  # stamped from the registry entry, not from the function
+    with pytest.raises(InputError, match="unknown metric 'exact_matc'"):
+        metrics.compute("exact_matc", ["a"], [["a"]])
