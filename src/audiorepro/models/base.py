@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import AudioreproError
+
 
 @dataclass
 class DecodingConfig:
@@ -95,6 +97,13 @@ class GenerationResult:
     token_ids: list[int]  # generated ids (no prompt, no seeded BOS)
     finish_reason: str  # "eos" | "length"
 
+
+
+def check_decoding_preset(model: str, preset: str, accepted) -> None:
+    """`--model-arg decoding=NAME` (Make's DECODING=): one message for every model, naming the
+    model and the presets it has, so a suite over several models says which one refused."""
+    if preset not in accepted:
+        raise AudioreproError(f"{model}: unknown decoding preset {preset!r}; accepted: {', '.join(accepted)}")
 
 class AudioLanguageModel(ABC):
     """Implementations live one per file (or folder) under audiorepro/models/ and are listed in

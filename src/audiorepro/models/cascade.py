@@ -22,7 +22,13 @@ import numpy as np
 
 from ..audio import resample
 from ..errors import AudioreproError, InputError
-from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from .base import (
+    AudioLanguageModel,
+    DecodingConfig,
+    GenerationRequest,
+    GenerationResult,
+    check_decoding_preset,
+)
 from .placement import resolve_device, resolve_dtype, torch_dtype
 from .weights import load_pretrained_strict
 
@@ -101,8 +107,7 @@ class CascadeModel(AudioLanguageModel):
             raise AudioreproError(
                 f"cascade: llm_template {llm_template!r} not one of auto, chat_template, vicuna_v1.1"
             )
-        if decoding != "greedy":
-            raise AudioreproError(f"cascade: unknown decoding preset {decoding!r}; accepted: greedy")
+        check_decoding_preset("cascade", decoding, ["greedy"])
         if prompt_without_transcript not in ("error", "append"):
             raise AudioreproError(
                 f"cascade: prompt_without_transcript {prompt_without_transcript!r} not error/append"

@@ -28,7 +28,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import AudioreproError
-from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from .base import (
+    AudioLanguageModel,
+    DecodingConfig,
+    GenerationRequest,
+    GenerationResult,
+    check_decoding_preset,
+)
 from .pinned import resolve_checkpoint
 from .placement import Placement, resolve_device, resolve_dtype, torch_dtype
 from .weights import load_pretrained_strict
@@ -114,10 +120,7 @@ class Qwen2AudioModel(AudioLanguageModel):
     ):
         from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
 
-        if decoding not in DECODING_PRESETS:
-            raise AudioreproError(
-                f"qwen2-audio: unknown decoding preset {decoding!r}; choose {sorted(DECODING_PRESETS)}"
-            )
+        check_decoding_preset("qwen2-audio", decoding, list(DECODING_PRESETS))
         self.placement = Placement.from_options(
             self.name,
             device_map=device_map,

@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import AudioreproError
-from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from .base import (
+    AudioLanguageModel,
+    DecodingConfig,
+    GenerationRequest,
+    GenerationResult,
+    check_decoding_preset,
+)
 from .pinned import resolve_checkpoint
 from .qwen2_audio import DECODING_PRESETS, MANIFEST, SAMPLE_RATE
 
@@ -65,8 +71,7 @@ class Qwen2AudioVllmModel(AudioLanguageModel):
             raise AudioreproError(
                 "the vLLM backend needs `pip install vllm` (GPU); use model qwen2-audio instead"
             ) from e
-        if decoding not in DECODING_PRESETS:
-            raise AudioreproError(f"qwen2-audio-vllm: unknown decoding preset {decoding!r}")
+        check_decoding_preset("qwen2-audio-vllm", decoding, list(DECODING_PRESETS))
         # the same verified files as the transformers backend (audiorepro.models.pinned)
         self.checkpoint = resolve_checkpoint(MANIFEST, model_path)
         self.model_path, self.decoding_preset, self.dtype = str(self.checkpoint.path), decoding, dtype

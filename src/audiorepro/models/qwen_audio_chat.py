@@ -38,7 +38,13 @@ from typing import Any
 from ..audio import write_wav_atomic
 from ..errors import AudioreproError
 from ..paths import data_root, repo_root
-from .base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from .base import (
+    AudioLanguageModel,
+    DecodingConfig,
+    GenerationRequest,
+    GenerationResult,
+    check_decoding_preset,
+)
 from .pinned import resolve_checkpoint
 from .placement import Placement
 from .weights import check_loading_info
@@ -211,10 +217,7 @@ class QwenAudioChatModel(AudioLanguageModel):
     ):
         """`worker_command` replaces `[<env python>, qwen_audio_chat_worker.py]` (tests run a
         fake worker with it)."""
-        if decoding not in DECODING_PRESETS:
-            raise AudioreproError(
-                f"qwen-audio-chat: unknown decoding preset {decoding!r}; choose {sorted(DECODING_PRESETS)}"
-            )
+        check_decoding_preset("qwen-audio-chat", decoding, list(DECODING_PRESETS))
         self.decoding_preset = decoding
         self.system_prompt = system_prompt
         self.placement = Placement.from_options(

@@ -16,7 +16,13 @@ import torch
 from ...audio import TARGET_SR, resample
 from ...checksums import sha256_file
 from ...errors import AudioreproError, InputError
-from ..base import AudioLanguageModel, DecodingConfig, GenerationRequest, GenerationResult
+from ..base import (
+    AudioLanguageModel,
+    DecodingConfig,
+    GenerationRequest,
+    GenerationResult,
+    check_decoding_preset,
+)
 from ..pinned import PinnedCheckpoint, resolve_checkpoint
 from ..placement import DTYPES, Placement, resolve_device, torch_dtype
 from .configuration import (
@@ -128,11 +134,7 @@ class SalmonnModel(AudioLanguageModel):
     ):
         """`device_map`, `max_memory`, `offload_folder`, `load_in_8bit`: where Vicuna's layers go
         (audiorepro.models.placement); the encoders, Q-Former and projection stay on `device`."""
-        if decoding not in DECODING_PRESETS:
-            raise AudioreproError(
-                f"{self.name if preset is None else preset}: unknown decoding preset {decoding!r}; "
-                f"accepted: {', '.join(DECODING_PRESETS)}"
-            )
+        check_decoding_preset(self.name if preset is None else preset, decoding, list(DECODING_PRESETS))
         self.decoding_preset = decoding
         self.preset = get_preset(preset)
         self.checkpoints: dict[str, PinnedCheckpoint] = {}  # components resolved through their manifests
