@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -17,13 +16,12 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "parity"))
-from salmonn_helpers import build_model  # noqa: E402
+from salmonn_helpers import INPUTS, build_model, read_fixture_info  # noqa: E402
 
 from audiorepro.audio import load_audio  # noqa: E402
 from audiorepro.models.base import DecodingConfig  # noqa: E402
 
 pytestmark = pytest.mark.gpu
-INPUTS = ["speech_16k", "synth_16k", "stereo_44k"]
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +31,7 @@ def root(fixtures_dir):
 
 @pytest.fixture(scope="module")
 def fixture_info(root):
-    return json.loads((root / "fixture.json").read_text())
+    return read_fixture_info(root)
 
 
 def _inputs(root, fixture_info):

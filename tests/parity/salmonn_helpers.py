@@ -1,6 +1,16 @@
-"""Shared by the SALMONN parity tests: the model built from the tiny golden fixture."""
+"""Shared by the SALMONN parity tests (and the GPU tests that reuse the fixture): the model built
+from the tiny golden fixture, its three input clips and its fixture.json."""
 
 from __future__ import annotations
+
+import json
+
+INPUTS = ["speech_16k", "synth_16k", "stereo_44k"]
+
+
+def read_fixture_info(root) -> dict:
+    """fixture.json: the prompt and the ids recorded by running the original SALMONN code."""
+    return json.loads((root / "fixture.json").read_text())
 
 
 def build_model(root, **options):

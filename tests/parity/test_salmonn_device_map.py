@@ -6,27 +6,13 @@ unsplit model's ids, logits and beams."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
-from salmonn_helpers import build_model
+from salmonn_helpers import INPUTS, build_model
 
 from audiorepro.audio import load_audio
 from audiorepro.errors import AudioreproError
 from audiorepro.models.base import DecodingConfig
-
-INPUTS = ["speech_16k", "synth_16k", "stereo_44k"]
-
-
-@pytest.fixture(scope="module")
-def root(fixtures_dir):
-    return fixtures_dir / "salmonn_parity"
-
-
-@pytest.fixture(scope="module")
-def fixture_info(root):
-    return json.loads((root / "fixture.json").read_text())
 
 
 @pytest.fixture(scope="module")

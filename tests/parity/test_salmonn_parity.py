@@ -11,25 +11,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from salmonn_helpers import build_model
+from salmonn_helpers import INPUTS, build_model
 
 from audiorepro.audio import load_audio
 from audiorepro.models.base import DecodingConfig
 
-FIXTURE = "salmonn_parity"
-INPUTS = ["speech_16k", "synth_16k", "stereo_44k"]
 ENCODER_ATOL = 1e-4
 LOGITS_ATOL = 1e-3
-
-
-@pytest.fixture(scope="module")
-def root(fixtures_dir):
-    return fixtures_dir / FIXTURE
-
-
-@pytest.fixture(scope="module")
-def fixture_info(root):
-    return json.loads((root / "fixture.json").read_text())
 
 
 @pytest.fixture(scope="module")
