@@ -17,8 +17,10 @@ from .paths import repo_root
 
 class Deviation(BaseModel):
     """A named departure from the reference protocol: what we do (`value`) and what the paper or
-    benchmark does (`reference`). The one type for task files, results sets and judges; in
-    scores.json and judge_meta.json it is stored as its dict (`model_dump()`)."""
+    benchmark does (`reference`). The one type for task files, results sets, judges, models and
+    the score stage; in predict_meta.json, scores.json and judge_meta.json it is stored as its dict
+    (`model_dump()`). Both are text, as the report prints them: a number (a seed, a LoRA scaling)
+    is written with str() where its deviation is built, never coerced here."""
 
     model_config = ConfigDict(extra="forbid")
 

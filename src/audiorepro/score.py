@@ -16,7 +16,7 @@ from .manifests import load_manifest
 from .perplexity import read_item_stats
 from .predict import count_audio_notes, load_examples, merged_predictions
 from .prepare import dataset_for
-from .provenance import base_provenance, code_version
+from .provenance import Deviation, base_provenance, code_version
 from .tasks.schema import MetricSpec, TaskSpec
 
 NO_JUDGE_MESSAGE = (
@@ -170,14 +170,15 @@ def score_task(
     missing = [e for e in examples if e.id not in preds]
     deviations = []
     if data_subset:
-        deviations.append({"name": "data_subset", "value": data_subset, "reference": "the full test set"})
+        deviations.append(Deviation(name="data_subset", value=data_subset, reference="the full test set").model_dump())
     if missing:
         if not allow_partial:
             raise AudioreproError(
                 f"task {task.name} [{run}]: {len(missing)} of {len(examples)} examples have no prediction "
                 f"(e.g. {missing[0].id!r}); resume `audiorepro predict`, or score with --allow-partial"
             )
-        deviations.append({"name": "partial_predictions", "value": f"{len(examples) - len(missing)} of {len(examples)}", "reference": "all items"})
+        scored = f"{len(examples) - len(missing)} of {len(examples)}"
+        deviations.append(Deviation(name="partial_predictions", value=scored, reference="all items").model_dump())
         examples = [e for e in examples if e.id in preds]
 
     judge_info = None
@@ -249,7 +250,8 @@ def score_task(
     deviations += list(model_desc.get("deviations", []))
     deviations += [d.model_dump() for d in task.deviations]
     for key, value in (predict_meta.get("decoding_overrides") or {}).items():
-        deviations.append({"name": f"decoding.{key}", "value": str(value), "reference": "the task's decoding (command-line override)"})
+        override = Deviation(name=f"decoding.{key}", value=str(value), reference="the task's decoding (command-line override)")
+        deviations.append(override.model_dump())
     finish = {}
     for e in examples:
         reason = preds[e.id].finish_reason

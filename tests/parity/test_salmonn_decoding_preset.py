@@ -26,7 +26,7 @@ def test_greedy_preset_gives_the_reference_greedy_ids(fixtures_dir):
     [result] = model.generate_ids([wave], [info["prompt"]["instruction"]], DecodingConfig(max_new_tokens=24))
     assert result.token_ids == expected
     assert model.default_decoding().num_beams == 1
-    (decoding,) = [d for d in model.deviations() if d["name"] == "decoding"]
+    (decoding,) = [d for d in model.describe()["deviations"] if d["name"] == "decoding"]
     assert decoding["value"].startswith("greedy")
 
 

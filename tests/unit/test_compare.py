@@ -292,6 +292,23 @@ def test_deviations_and_option_warnings_from_provenance(tmp_path):
     assert {c["cell"]: c["verdict"] for c in cascade["cells"]}["pr-librispeech-clean"] == "no reference"
 
 
+def test_a_numeric_deviation_from_an_older_run_merges_with_its_text_form(tmp_path):
+    """Models store deviation values as text since they build `Deviation`s; a run scored before
+    (lora_scaling 2.0 as a number) and one after ("2.0") are one deviation, shown as 2.0."""
+    table = load_expected("table3")
+    runs = tmp_path / "runs"
+    for task, value, reference in (("asr-librispeech-clean", 2.0, 4.0), ("asr-librispeech-other", "2.0", "4.0")):
+        prov = {"code_commit": "abc", "deviations": [{"name": "lora_scaling", "value": value, "reference": reference}]}
+        write_scores(runs, "table3", task, "salmonn-13b-v1", {"wer": metric_output("wer", 2.2)}, prov)
+    doc = compare("table3", load_run_results("table3", table, runs), table)
+    comp = next(c for c in doc["comparisons"] if c["model"] == "salmonn-13b-v1")
+    (dev,) = comp["deviations"]
+    assert dev["tasks"] == ["asr-librispeech-clean", "asr-librispeech-other"]
+    assert "- **lora_scaling**: 2.0 (reference: 4.0) [asr-librispeech-clean, asr-librispeech-other]" in render_markdown(
+        [doc], "t"
+    )
+
+
 def test_against_maps_every_model_to_one_row(tmp_path):
     table = load_expected("sakura")
     runs = tmp_path / "runs"

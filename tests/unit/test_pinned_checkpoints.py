@@ -107,7 +107,11 @@ def test_another_model_in_a_local_directory_is_a_named_deviation(checkout, tmp_p
     assert not pinned.pinned
     assert pinned.files == {"model.safetensors": {"sha256": sha(b"different model\n"), "trust": "unpinned"}}
     [deviation] = pinned.deviations()
-    assert deviation["name"] == "checkpoint" and deviation["reference"] == "toy @ 0123456"
+    assert deviation.model_dump() == {
+        "name": "checkpoint",
+        "value": f"local directory {other} (not the files of manifest toy)",
+        "reference": "toy @ 0123456",
+    }
 
 
 @pytest.mark.parametrize(

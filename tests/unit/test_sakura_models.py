@@ -145,13 +145,26 @@ def test_official_preset_follows_the_checkpoint_generation_config(qwen2):
         deviation = next(
             d for d in qwen2.describe()["deviations"] if d["name"].startswith("documented_sampling")
         )
-        assert deviation["value"] == {
-            "top_k": {"documented": 20, "checkpoint": 40},
-            "temperature": {"documented": 0.7, "checkpoint": 0.9},
-        }
+        # one line of text per differing setting, the documented value first (the report prints it)
+        assert deviation["value"] == "top_k: documented 20, checkpoint 40; temperature: documented 0.7, checkpoint 0.9"
     finally:
         qwen2.checkpoint_generation_config.clear()
         qwen2.checkpoint_generation_config.update(saved)
+
+
+def test_qwen2_audio_deviations_are_stored_as_text(qwen2):
+    """describe() stores `Deviation` dicts: name, value and reference, all text (max_new_tokens
+    was stored as the number 256 before)."""
+    stored = qwen2.describe()["deviations"]
+    assert {
+        "name": "max_new_tokens",
+        "value": "256",
+        "reference": "README generate(max_length=256), which counts the prompt's audio tokens",
+    } in stored
+    assert "checkpoint" in [d["name"] for d in stored]  # the tiny model is not the manifest's files
+    for deviation in stored:
+        assert set(deviation) == {"name", "value", "reference"}
+        assert all(isinstance(v, str) for v in deviation.values()), deviation
 
 
 def test_salmonn_prompt_template_equals_the_snapshot(snapshot_rows):

@@ -11,11 +11,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_type_hints
 
 import numpy as np
+from pydantic import ConfigDict, ValidationError, create_model
 
 from ..errors import AudioreproError
+from ..provenance import Deviation
 
 
 @dataclass
@@ -56,8 +58,6 @@ class DecodingConfig:
 
 def _check_types(settings: dict[str, Any]) -> None:
     """Strict types (an int is a float, but "64" is not an int and True is not a count)."""
-    from pydantic import ValidationError
-
     try:
         _settings_model().model_validate(settings)
     except ValidationError as e:
@@ -67,10 +67,6 @@ def _check_types(settings: dict[str, Any]) -> None:
 
 @lru_cache(maxsize=1)
 def _settings_model():
-    from typing import get_type_hints
-
-    from pydantic import ConfigDict, create_model
-
     hints = get_type_hints(DecodingConfig)
     return create_model(
         "DecodingSettings",
@@ -134,10 +130,15 @@ class AudioLanguageModel(ABC):
         whether or not this ran first. The default does nothing."""
         return None
 
+    def deviations(self) -> list[Deviation]:
+        """The named departures from the reference protocol that this model's options and weights
+        make; none by default."""
+        return []
+
     @abstractmethod
     def describe(self) -> dict[str, Any]:
-        """Provenance: name, component paths and sha256s, dtype, device, deviations from the
-        reference protocol (a list of {"name", "value", "reference"} dicts)."""
+        """Provenance: name, component paths and sha256s, dtype, device, and under "deviations"
+        `deviations()` as dicts (`Deviation.model_dump()`, the shape scores.json stores)."""
 
     def identity(self) -> dict[str, Any]:
         """What determines the outputs (weights' identity, prompt template, options), for the

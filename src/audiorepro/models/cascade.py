@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from ..audio import resample
+from ..checksums import sha256_file
 from ..errors import AudioreproError, InputError
+from ..provenance import Deviation
 from .base import (
     AudioLanguageModel,
     DecodingConfig,
@@ -30,7 +32,9 @@ from .base import (
     check_decoding_preset,
 )
 from .placement import resolve_device, resolve_dtype, torch_dtype
+from .smollm2 import converted_dir_for, demo_gguf, demo_smollm2_dir
 from .weights import load_pretrained_strict
+from .whisper_ct2 import demo_model_bin, demo_whisper_dir
 
 TRANSCRIPT = "<transcript>"
 DEMO_ASR = "demo-whisper-tiny-en"
@@ -370,31 +374,32 @@ class CascadeModel(AudioLanguageModel):
             "device_type": self.device.split(":")[0],
         }
 
+    def deviations(self) -> list[Deviation]:
+        deviations = []
+        if self.asr_option == DEMO_ASR:
+            deviations.append(Deviation(name="asr", value="whisper-tiny.en (demo)", reference="whisper-large-v2"))
+        if self.llm_option == DEMO_LLM:
+            deviations.append(
+                Deviation(name="llm", value="SmolLM2-135M-Instruct (demo)", reference="Vicuna-13B v1.1")
+            )
+            deviations.append(
+                Deviation(name="llm_prompt_template", value="SmolLM2 chat template", reference="Vicuna v1.1")
+            )
+        if self.prompt_without_transcript == "append":
+            deviations.append(
+                Deviation(
+                    name="prompt_without_transcript",
+                    value="instruction + blank line + transcript",
+                    reference="task-specific cascade prompt",
+                )
+            )
+        return deviations
+
     def describe(self) -> dict[str, Any]:
         if self.llm_dir is None:
             _, llm_provenance = _resolve_llm(self.llm_option, convert=False)
         else:
             llm_provenance = self.llm_provenance
-        deviations = []
-        if self.asr_option == DEMO_ASR:
-            deviations.append(
-                {"name": "asr", "value": "whisper-tiny.en (demo)", "reference": "whisper-large-v2"}
-            )
-        if self.llm_option == DEMO_LLM:
-            deviations.append(
-                {"name": "llm", "value": "SmolLM2-135M-Instruct (demo)", "reference": "Vicuna-13B v1.1"}
-            )
-            deviations.append(
-                {"name": "llm_prompt_template", "value": "SmolLM2 chat template", "reference": "Vicuna v1.1"}
-            )
-        if self.prompt_without_transcript == "append":
-            deviations.append(
-                {
-                    "name": "prompt_without_transcript",
-                    "value": "instruction + blank line + transcript",
-                    "reference": "task-specific cascade prompt",
-                }
-            )
         return {
             "name": self.name,
             "class": "audiorepro.models.cascade.CascadeModel",
@@ -404,7 +409,7 @@ class CascadeModel(AudioLanguageModel):
             "asr_decoding": "greedy (num_beams=1), the Whisper generation config of the ASR folder",
             "device": self.device,
             "dtype": self.dtype,
-            "deviations": deviations,
+            "deviations": [d.model_dump() for d in self.deviations()],
         }
 
 
@@ -413,8 +418,6 @@ class CascadeModel(AudioLanguageModel):
 
 def _resolve_asr(option: str) -> tuple[Path, dict[str, Any]]:
     if option == DEMO_ASR:
-        from .whisper_ct2 import demo_model_bin, demo_whisper_dir
-
         started = time.perf_counter()
         folder = demo_whisper_dir()
         model_bin, model_bin_sha256 = demo_model_bin()  # verified already: the sha256 is cached
@@ -431,8 +434,6 @@ def _resolve_asr(option: str) -> tuple[Path, dict[str, Any]]:
 
 def _resolve_llm(option: str, convert: bool = True) -> tuple[Path, dict[str, Any]]:
     if option == DEMO_LLM:
-        from .smollm2 import converted_dir_for, demo_gguf, demo_smollm2_dir
-
         gguf, gguf_sha256 = demo_gguf()
         folder = demo_smollm2_dir() if convert else converted_dir_for(gguf_sha256)
         return folder, {
@@ -465,8 +466,6 @@ def _folder_provenance(option: str) -> dict[str, Any]:
     """For a user-supplied folder: the path, the config's sha256 and the weight files' sizes.
     Hashing multi-GB weights here would double the load time; the checkpoint manifests verify
     them when they are fetched."""
-    from ..checksums import sha256_file
-
     folder = Path(option).expanduser().resolve()
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     weights = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin"))

@@ -29,6 +29,7 @@ from ..errors import ChecksumMismatch, InputError
 from ..fetch.lock import cached_sha256, read_lock, remember_verified
 from ..fetch.verify import files_root, verify
 from ..manifests import load_manifest
+from ..provenance import Deviation
 
 
 @dataclass
@@ -50,15 +51,15 @@ class PinnedCheckpoint:
             "files": self.files,
         }
 
-    def deviations(self) -> list[dict[str, Any]]:
+    def deviations(self) -> list[Deviation]:
         if self.pinned:
             return []
         return [
-            {
-                "name": "checkpoint",
-                "value": f"local directory {self.path} (not the files of manifest {self.manifest})",
-                "reference": f"{self.manifest} @ {self.revision}",
-            }
+            Deviation(
+                name="checkpoint",
+                value=f"local directory {self.path} (not the files of manifest {self.manifest})",
+                reference=f"{self.manifest} @ {self.revision}",
+            )
         ]
 
 

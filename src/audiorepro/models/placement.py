@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AudioreproError
+from ..provenance import Deviation
 
 DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
 DTYPES = ("float32", "float16", "bfloat16")
@@ -134,15 +135,15 @@ class Placement:
             kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
         return kwargs
 
-    def deviations(self, reference_precision: str) -> list[dict[str, Any]]:
+    def deviations(self, reference_precision: str) -> list[Deviation]:
         if not self.load_in_8bit:
             return []
         return [
-            {
-                "name": "load_in_8bit",
-                "value": "LLM weights in 8 bit (bitsandbytes LLM.int8)",
-                "reference": reference_precision,
-            }
+            Deviation(
+                name="load_in_8bit",
+                value="LLM weights in 8 bit (bitsandbytes LLM.int8)",
+                reference=reference_precision,
+            )
         ]
 
     def describe(self, llm: Any = None) -> dict[str, Any]:

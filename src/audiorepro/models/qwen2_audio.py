@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AudioreproError
+from ..provenance import Deviation
 from .base import (
     AudioLanguageModel,
     DecodingConfig,
@@ -220,46 +221,45 @@ class Qwen2AudioModel(AudioLanguageModel):
             described.pop(key, None)
         return described
 
-    def describe(self) -> dict[str, Any]:
+    def deviations(self) -> list[Deviation]:
         deviations = list(self.checkpoint.deviations())
         if self.decoding_preset == "official":
             deviations.append(
-                {
-                    "name": "max_new_tokens",
-                    "value": 256,
-                    "reference": "README generate(max_length=256), which counts the prompt's audio tokens",
-                }
+                Deviation(
+                    name="max_new_tokens",
+                    value=str(OFFICIAL_SAMPLING.max_new_tokens),
+                    reference="README generate(max_length=256), which counts the prompt's audio tokens",
+                )
             )
-            differing = {
-                k: {"documented": getattr(OFFICIAL_SAMPLING, k), "checkpoint": v}
+            differing = [
+                f"{k}: documented {getattr(OFFICIAL_SAMPLING, k)}, checkpoint {v}"
                 for k, v in self._checkpoint_sampling().items()
                 if v != getattr(OFFICIAL_SAMPLING, k)
-            }
+            ]
             if differing:  # we use the checkpoint's values; the documented copy is shown for review
                 deviations.append(
-                    {
-                        "name": "documented_sampling_differs_from_checkpoint",
-                        "value": differing,
-                        "reference": "checkpoint generation_config.json (used)",
-                    }
+                    Deviation(
+                        name="documented_sampling_differs_from_checkpoint",
+                        value="; ".join(differing),
+                        reference="checkpoint generation_config.json (used)",
+                    )
                 )
         else:
             deviations.append(
-                {
-                    "name": "decoding",
-                    "value": "greedy (official chat eval: max_new_tokens 256, min_new_tokens 1)",
-                    "reference": "checkpoint generation_config.json samples (top_k 20, top_p 0.5, temperature 0.7)",
-                }
+                Deviation(
+                    name="decoding",
+                    value="greedy (official chat eval: max_new_tokens 256, min_new_tokens 1)",
+                    reference="checkpoint generation_config.json samples (top_k 20, top_p 0.5, temperature 0.7)",
+                )
             )
         if self.system_prompt is not None:
             deviations.append(
-                {
-                    "name": "system_prompt",
-                    "value": self.system_prompt,
-                    "reference": "You are a helpful assistant.",
-                }
+                Deviation(name="system_prompt", value=self.system_prompt, reference="You are a helpful assistant.")
             )
         deviations += self.placement.deviations("bfloat16 weights (official chat evaluation)")
+        return deviations
+
+    def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "implementation": "transformers Qwen2AudioForConditionalGeneration",
@@ -271,7 +271,7 @@ class Qwen2AudioModel(AudioLanguageModel):
             "decoding_preset": self.decoding_preset,
             "decoding": self.default_decoding().to_dict(),
             "checkpoint_generation_config": self.checkpoint_generation_config,
-            "deviations": deviations,
+            "deviations": [d.model_dump() for d in self.deviations()],
         }
 
 

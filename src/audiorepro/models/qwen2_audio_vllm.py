@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import AudioreproError
+from ..provenance import Deviation
 from .base import (
     AudioLanguageModel,
     DecodingConfig,
@@ -111,6 +112,12 @@ class Qwen2AudioVllmModel(AudioLanguageModel):
             )
         return results
 
+    def deviations(self) -> list[Deviation]:
+        return [
+            *self.checkpoint.deviations(),
+            Deviation(name="backend", value="vLLM", reference="transformers (outputs can differ slightly)"),
+        ]
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -120,12 +127,5 @@ class Qwen2AudioVllmModel(AudioLanguageModel):
             "dtype": self.dtype,
             "decoding_preset": self.decoding_preset,
             "decoding": self.default_decoding().to_dict(),
-            "deviations": [
-                *self.checkpoint.deviations(),
-                {
-                    "name": "backend",
-                    "value": "vLLM",
-                    "reference": "transformers (outputs can differ slightly)",
-                },
-            ],
+            "deviations": [d.model_dump() for d in self.deviations()],
         }

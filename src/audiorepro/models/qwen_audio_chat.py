@@ -38,6 +38,7 @@ from typing import Any
 from ..audio import write_wav_atomic
 from ..errors import AudioreproError
 from ..paths import data_root, repo_root
+from ..provenance import Deviation
 from .base import (
     AudioLanguageModel,
     DecodingConfig,
@@ -327,24 +328,17 @@ class QwenAudioChatModel(AudioLanguageModel):
             )
         return results
 
-    def deviations(self) -> list[dict[str, Any]]:
+    def deviations(self) -> list[Deviation]:
         deviations = list(self.checkpoint.deviations())
         if self.decoding_preset == "greedy":
             deviations.append(
-                {
-                    "name": "decoding",
-                    "value": "greedy",
-                    "reference": "sampling, top_p 0.5, top_k 0 (generation_config)",
-                }
+                Deviation(name="decoding", value="greedy", reference="sampling, top_p 0.5, top_k 0 (generation_config)")
             )
-        if self.default_decoding().seed != README_SEED:
-            deviations.append(
-                {"name": "seed", "value": self.default_decoding().seed, "reference": README_SEED}
-            )
+        seed = self.default_decoding().seed
+        if seed != README_SEED:
+            deviations.append(Deviation(name="seed", value=str(seed), reference=str(README_SEED)))
         if self.system_prompt != DEFAULT_SYSTEM:
-            deviations.append(
-                {"name": "system_prompt", "value": self.system_prompt, "reference": DEFAULT_SYSTEM}
-            )
+            deviations.append(Deviation(name="system_prompt", value=self.system_prompt, reference=DEFAULT_SYSTEM))
         deviations += self.placement.deviations("bfloat16 weights (model card)")
         return deviations
 
@@ -372,7 +366,7 @@ class QwenAudioChatModel(AudioLanguageModel):
             "decoding_preset": self.decoding_preset,
             "decoding": self.default_decoding().to_dict(),
             "seed_policy": "torch.manual_seed(seed) before every item",
-            "deviations": self.deviations(),
+            "deviations": [d.model_dump() for d in self.deviations()],
         }
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ import torch
 from ...audio import TARGET_SR, resample
 from ...checksums import sha256_file
 from ...errors import AudioreproError, InputError
+from ...provenance import Deviation
 from ..base import (
     AudioLanguageModel,
     DecodingConfig,
@@ -381,33 +382,31 @@ class SalmonnModel(AudioLanguageModel):
             summary["sha256"] = {p.name: self._hash(str(p), p) for p in files}
         return summary
 
-    def deviations(self, decoding: DecodingConfig | None = None) -> list[dict[str, Any]]:
+    def deviations(self, decoding: DecodingConfig | None = None) -> list[Deviation]:
         out = []
         if self.lora_scaling != REFERENCE_LORA_SCALING:
             out.append(
-                {"name": "lora_scaling", "value": self.lora_scaling, "reference": REFERENCE_LORA_SCALING}
+                Deviation(name="lora_scaling", value=str(self.lora_scaling), reference=str(REFERENCE_LORA_SCALING))
             )
         if self.dtype_name != REFERENCE_DTYPE:
-            out.append(
-                {"name": "dtype", "value": self.dtype_name, "reference": "float16 LLM, float32 encoders"}
-            )
+            out.append(Deviation(name="dtype", value=self.dtype_name, reference="float16 LLM, float32 encoders"))
         if self.dtype_name != "float32":
             out.append(
-                {
-                    "name": "half_precision_prompt",
-                    "value": "prompt embeddings cast to the LLM dtype",
-                    "reference": "v1 concatenates fp32 speech with fp16 token embeddings (fp32 residual at the prompt step)",
-                }
+                Deviation(
+                    name="half_precision_prompt",
+                    value="prompt embeddings cast to the LLM dtype",
+                    reference="v1 concatenates fp32 speech with fp16 token embeddings (fp32 residual at the prompt step)",
+                )
             )
         out += self.placement.deviations("float16 Vicuna (reference low_resource=False)")
         d = self.default_decoding().merged(decoding)
         searched = "greedy search (decoding=greedy)" if d.num_beams == 1 else "beam search (decode_config.yaml)"
         out.append(
-            {
-                "name": "decoding",
-                "value": searched if not d.do_sample else "beam sampling",
-                "reference": "v1 model.py samples (do_sample=True, num_beams=4, top_p=0.9); the 2024 decode config uses beam search",
-            }
+            Deviation(
+                name="decoding",
+                value=searched if not d.do_sample else "beam sampling",
+                reference="v1 model.py samples (do_sample=True, num_beams=4, top_p=0.9); the 2024 decode config uses beam search",
+            )
         )
         return out
 
@@ -449,5 +448,5 @@ class SalmonnModel(AudioLanguageModel):
             "prompt_template": "USER: <Speech><SpeechHere></Speech> {instruction}\\nASSISTANT:",
             "decoding_preset": self.decoding_preset,
             "default_decoding": self.default_decoding().to_dict(),
-            "deviations": self.deviations(),
+            "deviations": [d.model_dump() for d in self.deviations()],
         }
