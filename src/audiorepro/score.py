@@ -222,16 +222,9 @@ def score_task(
                     f"which judge {task.judge!r} does not produce"
                 )
             if protocol_name not in verdict_labels:
-                declared = metrics.entry(VERDICT_METRIC)
-                result = metrics.MetricResult.not_computable(
-                    VERDICT_METRIC,
-                    len(examples),
-                    NOT_JUDGED_REASON.format(protocol=protocol_name),
-                    higher_is_better=declared.higher_is_better,
-                    unit="accuracy",
-                    protocol=protocol_name,
+                result = metrics.not_computable(
+                    VERDICT_METRIC, len(examples), NOT_JUDGED_REASON.format(protocol=protocol_name), protocol=protocol_name
                 )
-                result.scale = declared.scale
                 results[spec.report_as or spec.name] = result.to_dict()
                 continue
         preds_in, refs_in, options = _metric_inputs(

@@ -114,8 +114,7 @@ def exact_match(predictions, references):
     """A toy metric (the documented metric step): the fraction of answers equal to a reference."""
     hits = sum(p in refs for p, refs in zip(predictions, references, strict=True))
     return MetricResult(
-        name="exact_match", value=hits / len(predictions), ci=None, n=len(predictions),
-        n_scored=len(predictions), higher_is_better=True, unit="accuracy",
+        name="exact_match", value=hits / len(predictions), ci=None, n=len(predictions), n_scored=len(predictions)
     )
 
 
@@ -129,6 +128,7 @@ def test_a_registered_metric_is_computed_with_its_declared_scale(monkeypatch):
     assert "exact_match" in metrics.available()
     result = metrics.compute("exact_match", ["a", "b", "c", "d"], [["a"], ["x"], ["c"], ["y"]])
     assert result.value == 0.5  # 2 of 4, by hand
-    assert result.scale == Scale.FRACTION  # stamped from the registry entry, not from the function
+    # stamped from the registry entry, not from the function; no unit declared: labelled by its name
+    assert (result.scale, result.higher_is_better, result.unit) == (Scale.FRACTION, True, "exact_match")
     with pytest.raises(InputError, match="unknown metric 'exact_matc'"):
         metrics.compute("exact_matc", ["a"], [["a"]])

@@ -19,15 +19,18 @@ from ..registry import Entry, Registry
 from ..scale import Scale
 from .base import MetricResult, check_inputs
 
-__all__ = ["METRICS", "MetricResult", "available", "compute", "describe", "entry"]
+__all__ = ["METRICS", "MetricResult", "available", "compute", "declared", "describe", "entry", "not_computable"]
 
 METRICS: Registry = Registry("metric")
-"""Metric name -> scoring function. Each entry declares `needs_references`, `scale` and
-`higher_is_better` once: `compute` stamps the last two on every result, and compare converts values
-by `scale`, never by `unit`. Targets are imported on first use (the scorers' libraries are heavy)."""
+"""Metric name -> scoring function. Each entry declares `needs_references`, `scale`,
+`higher_is_better` and the display `unit` once: `compute` stamps the last three on every result (the
+metric functions do not state them), and compare converts values by `scale`, never by `unit`.
+Targets are imported on first use (the scorers' libraries are heavy)."""
 
 
-def _register(name: str, target: str, needs_references: bool, scale: Scale, higher_is_better: bool, description: str) -> None:
+def _register(
+    name: str, target: str, needs_references: bool, scale: Scale, higher_is_better: bool, unit: str, description: str
+) -> None:
     METRICS.register(
         name,
         f"{__name__}.{target}",
@@ -35,28 +38,29 @@ def _register(name: str, target: str, needs_references: bool, scale: Scale, high
         needs_references=needs_references,
         scale=scale,
         higher_is_better=higher_is_better,
+        unit=unit,
     )
 
 
 # fmt: off
-_register("wer", "asr:wer", True, Scale.PERCENT, False, "corpus word error rate (%), jiwer alignment after openai-whisper's EnglishTextNormalizer")
-_register("bleu", "translation:bleu", True, Scale.X100, True, "corpus BLEU-4 (x100) with sacrebleu (tokenize/smooth options, signature kept)")
-_register("meteor", "captioning:meteor", True, Scale.X100, True, "METEOR 1.5 (x100), coco-caption's jar via pycocoevalcap after PTB tokenisation")
-_register("cider_d", "captioning:cider_d", True, Scale.X100, True, "CIDEr-D (x100), pycocoevalcap's Cider after PTB tokenisation")
-_register("spice", "captioning:spice", True, Scale.X100, True, "SPICE (x100), coco-caption's spice-1.0.jar; needs Stanford CoreNLP 3.6.0 jars")
-_register("spider", "captioning:spider", True, Scale.X100, True, "SPIDEr = (CIDEr-D + SPICE) / 2 (x100); needs the SPICE jars")
-_register("rouge_l", "captioning:rouge_l", True, Scale.X100, True, "ROUGE-L F-measure mean (x100) with rouge_score, as LP-MusicCaps reports it")
-_register("per", "phones:per", True, Scale.PERCENT, False, "phone error rate (%), jiwer on ARPAbet phones, references from CMUdict (+g2p_en for OOV)")
-_register("cpwer", "overlap:cpwer", True, Scale.PERCENT, False, "concatenated minimum-permutation WER (%) with meeteval, answers split into utterances")
-_register("accuracy", "classification:accuracy", True, Scale.FRACTION, True, "label accuracy (fraction) with task label maps (iemocap4, yes_no), Wilson CI")
-_register("keyword_accuracy", "classification:keyword_accuracy", True, Scale.FRACTION, True, "keyword extraction accuracy (fraction), top-3 rule of the prior reproduction")
-_register("slot_accuracy", "classification:slot_accuracy", True, Scale.FRACTION, True, "slot filling accuracy (fraction): normalised gold value found in the answer")
-_register("qa_accuracy", "classification:qa_accuracy", True, Scale.FRACTION, True, "QA accuracy (fraction) without a judge: normalised reference answer found in the answer")
-_register("following_rate", "following:following_rate", False, Scale.FRACTION, True, "instruction following rate: WER(question, answer) >= 30% counts as following")
-_register("story", "following:story", False, Scale.COUNT, True, "story diversity: mean distinct words per answer; following = at least 50 words")
-_register("story_following_rate", "following:story_following_rate", False, Scale.FRACTION, True, "story following rate: fraction of answers with at least 50 words, Wilson CI")
-_register("judge_accuracy", "judged:judge_accuracy", False, Scale.FRACTION, True, "accuracy from judge verdicts (correct/incorrect/invalid), Wald 95% CI")
-_register("output_perplexity", "perplexity:output_perplexity", False, Scale.PLAIN, False, "mean (sd) over items of each output's perplexity under the generating model, teacher-forced (Table 4)")
+_register("wer", "asr:wer", True, Scale.PERCENT, False, "%WER", "corpus word error rate (%), jiwer alignment after openai-whisper's EnglishTextNormalizer")
+_register("bleu", "translation:bleu", True, Scale.X100, True, "BLEU", "corpus BLEU-4 (x100) with sacrebleu (tokenize/smooth options, signature kept)")
+_register("meteor", "captioning:meteor", True, Scale.X100, True, "METEOR", "METEOR 1.5 (x100), coco-caption's jar via pycocoevalcap after PTB tokenisation")
+_register("cider_d", "captioning:cider_d", True, Scale.X100, True, "CIDEr-D", "CIDEr-D (x100), pycocoevalcap's Cider after PTB tokenisation")
+_register("spice", "captioning:spice", True, Scale.X100, True, "SPICE", "SPICE (x100), coco-caption's spice-1.0.jar; needs Stanford CoreNLP 3.6.0 jars")
+_register("spider", "captioning:spider", True, Scale.X100, True, "SPIDEr", "SPIDEr = (CIDEr-D + SPICE) / 2 (x100); needs the SPICE jars")
+_register("rouge_l", "captioning:rouge_l", True, Scale.X100, True, "ROUGE-L", "ROUGE-L F-measure mean (x100) with rouge_score, as LP-MusicCaps reports it")
+_register("per", "phones:per", True, Scale.PERCENT, False, "%PER", "phone error rate (%), jiwer on ARPAbet phones, references from CMUdict (+g2p_en for OOV)")
+_register("cpwer", "overlap:cpwer", True, Scale.PERCENT, False, "%cpWER", "concatenated minimum-permutation WER (%) with meeteval, answers split into utterances")
+_register("accuracy", "classification:accuracy", True, Scale.FRACTION, True, "accuracy", "label accuracy (fraction) with task label maps (iemocap4, yes_no), Wilson CI")
+_register("keyword_accuracy", "classification:keyword_accuracy", True, Scale.FRACTION, True, "accuracy", "keyword extraction accuracy (fraction), top-3 rule of the prior reproduction")
+_register("slot_accuracy", "classification:slot_accuracy", True, Scale.FRACTION, True, "accuracy", "slot filling accuracy (fraction): normalised gold value found in the answer")
+_register("qa_accuracy", "classification:qa_accuracy", True, Scale.FRACTION, True, "accuracy", "QA accuracy (fraction) without a judge: normalised reference answer found in the answer")
+_register("following_rate", "following:following_rate", False, Scale.FRACTION, True, "rate", "instruction following rate: WER(question, answer) >= 30% counts as following")
+_register("story", "following:story", False, Scale.COUNT, True, "distinct words", "story diversity: mean distinct words per answer; following = at least 50 words")
+_register("story_following_rate", "following:story_following_rate", False, Scale.FRACTION, True, "rate", "story following rate: fraction of answers with at least 50 words, Wilson CI")
+_register("judge_accuracy", "judged:judge_accuracy", False, Scale.FRACTION, True, "accuracy", "accuracy from judge verdicts (correct/incorrect/invalid), Wald 95% CI")
+_register("output_perplexity", "perplexity:output_perplexity", False, Scale.PLAIN, False, "perplexity", "mean (sd) over items of each output's perplexity under the generating model, teacher-forced (Table 4)")
 # fmt: on
 
 
@@ -75,18 +79,33 @@ def compute(
 ) -> MetricResult:
     """Score `predictions` against `references` with metric `name`; options are metric-specific
     (see each metric function's docstring). Raises InputError for misaligned or non-string input."""
-    declared = entry(name)
-    check_inputs(name, predictions, references, needs_references=declared.needs_references)
-    function = declared.load()
+    declaration = entry(name)
+    check_inputs(name, predictions, references, needs_references=declaration.needs_references)
+    function = declaration.load()
     try:
         inspect.signature(function).bind(predictions, references, **options)
     except TypeError as error:
         raise InputError(None, f"metric {name!r}: bad options {sorted(options)}: {error}") from None
     result = function(list(predictions), [list(r) for r in references], **options)
     result.details.setdefault("options", {k: _describe_option(v) for k, v in options.items()})
-    result.scale = declared.scale
-    result.higher_is_better = declared.higher_is_better
+    return declared(name, result)
+
+
+def declared(name: str, result: MetricResult) -> MetricResult:
+    """`result` with the scale, direction and display unit that metric `name`'s registry entry
+    declares: the one place they are set, for every result `compute` returns and any built
+    outside it (a judge metric without verdicts, test fixtures)."""
+    declaration = entry(name)
+    result.scale = declaration.scale
+    result.higher_is_better = declaration.higher_is_better
+    # a display label only: a plug-in metric registered without one is labelled by its name
+    result.unit = declaration.metadata.get("unit", name)
     return result
+
+
+def not_computable(name: str, n: int, reason: str, **details) -> MetricResult:
+    """Metric `name` over n items has no value here (never 0): the reason, with its declaration."""
+    return declared(name, MetricResult.not_computable(name, n, reason, **details))
 
 
 def entry(name: str) -> Entry:

@@ -83,7 +83,7 @@ def wer(
         ),
     }
     result = error_rate_result(
-        "wer", counts["errors"], counts["ref_words"], n - skipped, unit="%WER",
+        "wer", counts["errors"], counts["ref_words"], n - skipped,
         empty_reason="the references contain no words after normalisation",
         details=details, n_resamples=n_resamples, seed=seed,
     )  # fmt: skip

@@ -19,6 +19,10 @@ PER_ITEM_LIMIT = 100
 
 @dataclass
 class MetricResult:
+    """What a metric function returns. Its scale, direction and display unit are not the
+    function's to say: `metrics.compute` (or `metrics.declared`) sets them from the metric's registry
+    entry, the one declaration, so a result cannot disagree with it."""
+
     name: str
     value: float | None
     ci: list[float] | None  # 95% [low, high], on the scale of `value`
@@ -27,15 +31,16 @@ class MetricResult:
     details: dict[str, Any] = field(default_factory=dict)
     status: Literal["ok", "not_computable"] = "ok"
     reason: str | None = None
-    higher_is_better: bool = True
-    unit: str = ""  # display label only ("%WER", "CIDEr-D"); never parsed
-    scale: str = ""  # audiorepro.scale.Scale of `value`, stamped from the metric's registry entry
+    # stamped from the metric's registry entry (metrics/__init__.py), never passed by the function
+    higher_is_better: bool | None = field(default=None, init=False)
+    unit: str = field(default="", init=False)  # display label only ("%WER", "CIDEr-D"); never parsed
+    scale: str = field(default="", init=False)  # audiorepro.scale.Scale of `value`
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def not_computable(cls, name: str, n: int, reason: str, *, higher_is_better: bool, unit: str, **details):
+    def not_computable(cls, name: str, n: int, reason: str, **details):
         """A value that cannot be computed here: no number (never 0), the reason instead."""
         return cls(
             name=name,
@@ -46,8 +51,6 @@ class MetricResult:
             details=details,
             status="not_computable",
             reason=reason,
-            higher_is_better=higher_is_better,
-            unit=unit,
         )
 
 
@@ -103,7 +106,6 @@ def proportion_result(
     n: int,
     *,
     interval: str = "wilson",
-    unit: str = "accuracy",
     details: dict | None = None,
 ) -> MetricResult:
     """A fraction with a Wilson (default) or Wald 95% interval."""
@@ -112,9 +114,7 @@ def proportion_result(
     details = dict(details or {})
     details.update(correct=int(correct), n_scored=int(n_scored), interval=interval)
     if n_scored == 0:
-        return MetricResult.not_computable(
-            name, n, "no item could be scored", higher_is_better=True, unit=unit, **details
-        )
+        return MetricResult.not_computable(name, n, "no item could be scored", **details)
     low, high = (stats.wilson_interval if interval == "wilson" else stats.wald_interval)(correct, n_scored)
     return MetricResult(
         name=name,
@@ -123,8 +123,6 @@ def proportion_result(
         n=n,
         n_scored=n_scored,
         details=details,
-        higher_is_better=True,
-        unit=unit,
     )
 
 
@@ -134,7 +132,6 @@ def error_rate_result(
     reference_tokens: np.ndarray,
     n: int,
     *,
-    unit: str,
     empty_reason: str,
     details: dict,
     n_resamples: int,
@@ -144,7 +141,7 @@ def error_rate_result(
     a bootstrap CI over items; "not computable" when the references hold no tokens at all."""
     total = int(np.sum(reference_tokens))
     if total == 0:
-        return MetricResult.not_computable(name, n, empty_reason, higher_is_better=False, unit=unit, **details)
+        return MetricResult.not_computable(name, n, empty_reason, **details)
     return MetricResult(
         name=name,
         value=100.0 * int(np.sum(errors)) / total,
@@ -152,8 +149,6 @@ def error_rate_result(
         n=n,
         n_scored=n,
         details=details,
-        higher_is_better=False,
-        unit=unit,
     )
 
 

@@ -77,7 +77,7 @@ def meteor(
     n = len(predictions)
     missing = _java_missing()
     if missing:
-        return MetricResult.not_computable("meteor", n, missing, higher_is_better=True, unit="METEOR")
+        return MetricResult.not_computable("meteor", n, missing)
     from pycocoevalcap.meteor.meteor import Meteor
 
     res, gts = ptb_tokenize(predictions, references)
@@ -106,8 +106,6 @@ def meteor(
             "bootstrap": {"n_resamples": n_resamples, "seed": seed},
             **per_item([100.0 * s for s in item_scores]),
         },
-        higher_is_better=True,
-        unit="METEOR",
     )
 
 
@@ -147,7 +145,7 @@ def cider_d(
     n = len(predictions)
     missing = _java_missing()
     if missing:
-        return MetricResult.not_computable("cider_d", n, missing, higher_is_better=True, unit="CIDEr-D")
+        return MetricResult.not_computable("cider_d", n, missing)
     res, gts = ptb_tokenize(predictions, references)
     corpus, scores = _cider_item_scores(res, gts)
     return MetricResult(
@@ -161,8 +159,6 @@ def cider_d(
             "bootstrap": {"n_resamples": n_resamples, "seed": seed},
             **per_item([100.0 * s for s in scores]),
         },
-        higher_is_better=True,
-        unit="CIDEr-D",
     )
 
 
@@ -231,7 +227,7 @@ def spice(
     n = len(predictions)
     reason = spice_jars_missing()
     if reason:
-        return MetricResult.not_computable("spice", n, reason, higher_is_better=True, unit="SPICE")
+        return MetricResult.not_computable("spice", n, reason)
     res, gts = ptb_tokenize(predictions, references)
     scores = _spice_item_scores(res, gts)
     return MetricResult(
@@ -241,8 +237,6 @@ def spice(
         n=n,
         n_scored=n,
         details={"scorer": f"{_pycocoevalcap_version()} spice-1.0.jar (no -cache), PTBTokenizer"},
-        higher_is_better=True,
-        unit="SPICE",
     )
 
 
@@ -256,7 +250,7 @@ def spider(
     n = len(predictions)
     reason = spice_jars_missing()
     if reason:
-        return MetricResult.not_computable("spider", n, reason, higher_is_better=True, unit="SPIDEr")
+        return MetricResult.not_computable("spider", n, reason)
     res, gts = ptb_tokenize(predictions, references)
     cider_corpus, cider_scores = _cider_item_scores(res, gts)
     spice_scores = _spice_item_scores(res, gts)
@@ -272,8 +266,6 @@ def spider(
             "spice": 100.0 * float(np.mean(spice_scores)),
             "scorer": f"{_pycocoevalcap_version()} Cider + spice-1.0.jar, PTBTokenizer",
         },
-        higher_is_better=True,
-        unit="SPIDEr",
     )
 
 
@@ -316,6 +308,4 @@ def rouge_l(
             "bootstrap": {"n_resamples": n_resamples, "seed": seed},
             **per_item([100.0 * s for s in scores]),
         },
-        higher_is_better=True,
-        unit="ROUGE-L",
     )

@@ -156,7 +156,7 @@ def keyword_accuracy(
     n = len(predictions)
     if all_total == 0:
         return MetricResult.not_computable(
-            "keyword_accuracy", n, "no gold keywords", higher_is_better=True, unit="accuracy"
+            "keyword_accuracy", n, "no gold keywords"
         )
     return MetricResult(
         name="keyword_accuracy",
@@ -170,8 +170,6 @@ def keyword_accuracy(
             "lowercase": lowercase,
             "rule": "top-3 (see docs/metrics.md)",
         },
-        higher_is_better=True,
-        unit="accuracy",
     )
 
 

@@ -57,7 +57,6 @@ def following_rate(
         n,
         n,
         interval=interval,
-        unit="rate",
         details={
             "threshold": threshold,
             "normalizer": normalizer,
@@ -106,8 +105,6 @@ def story(
             "tokenization": 're.findall(r"[a-z\']+", text.lower())',
             **per_item([int(d) for d in distinct]),
         },
-        higher_is_better=True,
-        unit="distinct words",
     )
 
 
@@ -131,6 +128,5 @@ def story_following_rate(
         n,
         n,
         interval=interval,
-        unit="rate",
         details={"min_words": min_words},
     )

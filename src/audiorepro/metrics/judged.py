@@ -37,6 +37,4 @@ def judge_accuracy(
         n=n,
         n_scored=n,
         details={**{v: counts[v] for v in VERDICTS}, "interval": "wald", "z": z},
-        higher_is_better=True,
-        unit="accuracy",
     )

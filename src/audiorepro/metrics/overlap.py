@@ -104,8 +104,6 @@ def cpwer(
             "cpwer",
             n,
             "no scored answer (or no reference words)",
-            higher_is_better=False,
-            unit="%cpWER",
             **details,
         )
     return MetricResult(
@@ -115,6 +113,4 @@ def cpwer(
         n=n,
         n_scored=len(errors),
         details=details,
-        higher_is_better=False,
-        unit="%cpWER",
     )

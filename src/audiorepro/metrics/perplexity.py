@@ -38,7 +38,7 @@ def output_perplexity(
     details = {"definition": DEFINITION, "empty_outputs": n - scored.size}
     if scored.size == 0:
         return MetricResult.not_computable(
-            "output_perplexity", n, "no item has generated ids", higher_is_better=False, unit="perplexity", **details
+            "output_perplexity", n, "no item has generated ids", **details
         )
     details["sd"] = float(np.std(scored, ddof=1)) if scored.size > 1 else None
     details["median"] = float(np.median(scored))
@@ -50,6 +50,4 @@ def output_perplexity(
         n=n,
         n_scored=int(scored.size),
         details=details,
-        higher_is_better=False,
-        unit="perplexity",
     )

@@ -143,6 +143,6 @@ def per(
         **per_item([{"errors": int(e), "reference_phones": int(w)} for e, w in zip(counts["errors"], counts["ref_words"], strict=True)]),
     }  # fmt: skip
     return error_rate_result(
-        "per", counts["errors"], counts["ref_words"], n, unit="%PER",
+        "per", counts["errors"], counts["ref_words"], n,
         empty_reason="the references contain no phones", details=details, n_resamples=n_resamples, seed=seed,
     )  # fmt: skip

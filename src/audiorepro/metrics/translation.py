@@ -83,8 +83,6 @@ def bleu(
             "empty_predictions": sum(1 for p in predictions if not p.strip()),
             "bootstrap": {"n_resamples": n_resamples, "seed": seed},
         },
-        higher_is_better=True,
-        unit="BLEU",
     )
 
 
