@@ -141,6 +141,7 @@ class CascadeModel(AudioLanguageModel):
     def _load_asr(self) -> None:
         if self._asr_model is not None:
             return
+        # lazy: importing transformers takes about a second; only loading a model needs it
         from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
         self._asr_processor = WhisperProcessor.from_pretrained(self.asr_dir)
@@ -152,6 +153,7 @@ class CascadeModel(AudioLanguageModel):
     def _load_llm(self) -> None:
         if self._llm_model is not None:
             return
+        # lazy: importing transformers takes about a second; only loading a model needs it
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.llm_dir, self.llm_provenance = _resolve_llm(self.llm_option)
@@ -240,6 +242,7 @@ class CascadeModel(AudioLanguageModel):
         """(text, raw text, token ids, finish reason) per request. Clips up to 30 s go through
         Whisper together (features are padded to 30 s anyway, so batching cannot change them);
         longer clips use transformers' sequential long-form decoding one at a time."""
+        # lazy: importing torch takes about a second; this module is imported without a model
         import torch
 
         self._load_asr()
@@ -309,6 +312,7 @@ class CascadeModel(AudioLanguageModel):
     def chat(self, messages: list[str], decoding: DecodingConfig) -> list[tuple[str, str, list[int], str]]:
         """Run the LLM on user messages in one left-padded batch; greedy unless `decoding` says
         otherwise. Returns (text, raw text, generated ids, finish reason) per message."""
+        # lazy: importing torch takes about a second; this module is imported without a model
         import torch
 
         self._load_llm()

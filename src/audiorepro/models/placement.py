@@ -13,6 +13,7 @@ repeats the rule because it runs in another environment and imports nothing from
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,7 @@ def resolve_dtype(dtype: str | None, device: str, *, gpu_default: str, model: st
 
 
 def torch_dtype(name: str):
-    import torch
+    import torch  # lazy, as in resolve_device
 
     return getattr(torch, name)
 
@@ -103,14 +104,12 @@ class Placement:
 
     def check_available(self, model: str) -> None:
         """Fail early, naming the package, rather than deep inside from_pretrained."""
-        import importlib.util
-
         if self.device_map is not None and importlib.util.find_spec("accelerate") is None:
             raise AudioreproError(
                 f"{model}: device_map needs the accelerate package (in requirements/lock.txt)"
             )
         if self.load_in_8bit:
-            import torch
+            import torch  # lazy, as in resolve_device
 
             if importlib.util.find_spec("bitsandbytes") is None:
                 raise AudioreproError(
@@ -130,7 +129,7 @@ class Placement:
         if self.offload_folder:
             kwargs["offload_folder"] = self.offload_folder
         if self.load_in_8bit:
-            from transformers import BitsAndBytesConfig
+            from transformers import BitsAndBytesConfig  # lazy: transformers takes about a second
 
             kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
         return kwargs

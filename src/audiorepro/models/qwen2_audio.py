@@ -119,6 +119,7 @@ class Qwen2AudioModel(AudioLanguageModel):
         offload_folder: str | None = None,
         load_in_8bit: bool | str = False,
     ):
+        # lazy: importing transformers takes about a second; only loading a model needs it
         from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
 
         check_decoding_preset("qwen2-audio", decoding, list(DECODING_PRESETS))
@@ -174,6 +175,7 @@ class Qwen2AudioModel(AudioLanguageModel):
         }
 
     def generate(self, batch: list[GenerationRequest], decoding: DecodingConfig) -> list[GenerationResult]:
+        # lazy: importing torch takes about a second; this module is imported without a model
         import torch
 
         decoding = self.default_decoding().merged(decoding)

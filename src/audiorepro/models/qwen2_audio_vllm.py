@@ -66,7 +66,7 @@ class Qwen2AudioVllmModel(AudioLanguageModel):
         max_num_seqs: int = 8,
         dtype: str = "bfloat16",
     ):
-        try:
+        try:  # vLLM is optional (GPU image only): imported when this backend is chosen
             from vllm import LLM
         except ImportError as e:
             raise AudioreproError(
@@ -88,7 +88,7 @@ class Qwen2AudioVllmModel(AudioLanguageModel):
         return DECODING_PRESETS[self.decoding_preset].merged(None)
 
     def generate(self, batch: list[GenerationRequest], decoding: DecodingConfig) -> list[GenerationResult]:
-        from vllm import SamplingParams
+        from vllm import SamplingParams  # optional, as in __init__
 
         decoding = self.default_decoding().merged(decoding)
         inputs = []

@@ -21,8 +21,11 @@ Everything the model code prints goes to stderr: stdout carries the protocol onl
 
 from __future__ import annotations
 
+import importlib.metadata as md
 import json
 import os
+import platform
+import shutil
 import sys
 import traceback
 from collections.abc import Callable
@@ -43,9 +46,6 @@ VERSION_PACKAGES = (
 
 
 def environment_versions() -> dict[str, str | None]:
-    import importlib.metadata as md
-    import platform
-
     versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in VERSION_PACKAGES:
         try:
@@ -58,6 +58,7 @@ def environment_versions() -> dict[str, str | None]:
 def load_model(message: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     """(model, tokenizer, info) as the model card loads them: trust_remote_code from a local
     directory, precision as the remote code's bf16/fp16/fp32 flags."""
+    # lazy: the hello (versions, ffmpeg) goes out before torch and transformers take seconds to import
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -106,7 +107,7 @@ def build_query(tokenizer: Any, prompt: str, audio_path: str | None) -> str:
 
 
 def generate(model: Any, tokenizer: Any, message: dict[str, Any]) -> dict[str, Any]:
-    import torch
+    import torch  # lazy, as in load_model (imported there already: a name lookup here)
 
     query = build_query(tokenizer, message["prompt"], message.get("audio_path"))
     kwargs = dict(message.get("chat_kwargs") or {})
@@ -136,8 +137,6 @@ def serve(
     def send(message: dict[str, Any]) -> None:
         replies.write(json.dumps(message) + "\n")
         replies.flush()
-
-    import shutil
 
     # the remote code reads every audio file with the ffmpeg command
     hello = {

@@ -37,6 +37,7 @@ def converted_dir_for(sha256: str) -> Path:
 def convert_gguf_llama(gguf_file: str | Path, output_dir: str | Path) -> Path:
     """Dequantize a LLaMA-architecture GGUF into a plain fp32 safetensors folder with tokenizer.
     Written to a temporary sibling folder and renamed, so a crash never leaves half a model."""
+    # lazy: torch and transformers take seconds to import; only a first conversion needs them
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
 

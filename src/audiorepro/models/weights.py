@@ -49,7 +49,7 @@ def torch_load_weights(path: str | Path, what: str) -> Any:
     carrying a pickled payload (code run on load) is refused, never executed. The error is one
     line naming the file and what the unpickler refused; torch's own text suggests retrying with
     weights_only=False, which is exactly what must not be done with an untrusted file."""
-    import torch
+    import torch  # lazy: the CLI imports this module at start-up; torch takes about a second
 
     try:
         return torch.load(path, map_location="cpu", weights_only=True)

@@ -243,6 +243,7 @@ def converted_dir_for(sha256: str, name: str = "whisper-tiny.en") -> Path:
 def convert_ct2_whisper(source_dir: str | Path, output_dir: str | Path) -> Path:
     """Convert a CT2 Whisper folder (model.bin, config.json, tokenizer.json) into a HF folder.
     Written to a temporary sibling folder and renamed, so a crash never leaves half a model."""
+    # lazy: torch and transformers take seconds to import; only a first conversion needs them
     import torch
     from transformers import (
         GenerationConfig,

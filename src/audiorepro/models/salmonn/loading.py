@@ -241,7 +241,7 @@ def default_qformer_heads(hidden_size: int) -> int:
 
 def wrap_with_lora(llm: torch.nn.Module, rank: int, lora_scaling: float):
     """peft LoRA on q_proj/v_proj; lora_alpha chosen so that alpha/r equals `lora_scaling`."""
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, get_peft_model  # lazy: peft imports transformers (about a second)
 
     config = LoraConfig(
         r=rank,
@@ -293,6 +293,7 @@ def build_skeleton(
 ) -> SalmonnForConditionalGeneration:
     """The whole network from configs only, on the meta device (no memory): for checking a
     checkpoint against full-size models without their weights."""
+    # lazy: importing transformers takes about a second; only loading a model needs it
     from transformers import LlamaForCausalLM
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
@@ -325,6 +326,7 @@ def load_components(
 ) -> tuple[SalmonnForConditionalGeneration, LoadReport]:
     """Load and cross-check the four components (on CPU; the caller moves the model, except an
     LLM placed by `llm_load_kwargs` such as device_map or 8-bit, see models/placement.py)."""
+    # lazy: importing transformers takes about a second; only loading a model needs it
     from transformers import LlamaConfig, LlamaForCausalLM, WhisperConfig, WhisperModel
 
     state, extra_top_level = read_salmonn_checkpoint(ckpt_path)

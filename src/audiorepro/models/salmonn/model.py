@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sentencepiece
 import torch
 
 from ...audio import TARGET_SR, resample
@@ -177,6 +178,7 @@ class SalmonnModel(AudioLanguageModel):
         self.hash_llm_files = hash_llm_files
         self._sha256: dict[str, str] = {}
 
+        # lazy: transformers takes about a second to import (the package imports this module)
         from transformers import WhisperFeatureExtractor
 
         self.network, self.load_report = load_components(
@@ -205,8 +207,6 @@ class SalmonnModel(AudioLanguageModel):
         # The reference uses the slow SentencePiece LlamaTokenizer, i.e. plain sentencepiece
         # encode/decode for text without special tokens; sentencepiece itself is used so that
         # no tokenizer conversion can change the ids.
-        import sentencepiece
-
         model_file = llm_path / "tokenizer.model"
         if not model_file.is_file():
             raise InputError(model_file, "Vicuna tokenizer.model not found")
