@@ -109,9 +109,9 @@ def not_computable(name: str, n: int, reason: str, **details) -> MetricResult:
 
 
 def entry(name: str) -> Entry:
-    """The registry entry of metric `name` (`.scale`, `.higher_is_better`, `.needs_references`,
-    `.description`); InputError naming the available ones otherwise (a bad metric name in a task is
-    the user's input)."""
+    """The registry entry of metric `name` (`.scale`, `.higher_is_better`, `.unit`,
+    `.needs_references`, `.description`); InputError naming the available ones otherwise (a bad
+    metric name in a task is the user's input)."""
     if name not in METRICS:
         raise InputError(None, f"unknown metric {name!r}; available: {', '.join(available())}")
     return METRICS.entry(name)
