@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 import audiorepro.report
-from audiorepro.compare import compare, load_run_results
+from audiorepro.cli import main
+from audiorepro.compare import SCHEMA, compare, load_run_results
 from audiorepro.errors import InputError
 from audiorepro.expected import load_expected
 from audiorepro.jsonl import atomic_write_json
@@ -223,6 +224,46 @@ def test_report_cli(tmp_path, monkeypatch, capsys, rendered):
     printed = capsys.readouterr().out.strip()
     assert printed == str(tmp_path / "table3" / "index.html")
     assert (tmp_path / "table3" / "report.md").exists()
+
+
+@pytest.mark.parametrize("found", ["audiorepro.compare/0", None])
+def test_report_refuses_a_compare_json_of_another_schema(tmp_path, monkeypatch, capsys, found):
+    """A compare.json hand-edited to an older schema (or with none) stops the report with one line
+    naming the file, both versions and the command that rebuilds it; nothing is rendered."""
+    monkeypatch.setenv("AUDIOREPRO_REPORTS", str(tmp_path))
+    table = load_expected("demo")
+    doc = compare("demo", load_run_results("demo", table, tmp_path / "no-runs"), table)
+    assert doc["schema"] == "audiorepro.compare/1"
+    if found is None:
+        del doc["schema"]
+    else:
+        doc["schema"] = found
+    path = tmp_path / "demo" / "compare.json"
+    atomic_write_json(path, doc)
+
+    assert main(["report", "--suite", "demo"]) == 2
+    err = capsys.readouterr().err
+    expected_found = found or "unknown (no schema key)"
+    assert err == (
+        f"audiorepro: error: {path}: compare.json of schema {expected_found}, this report reads "
+        "audiorepro.compare/1; rebuild it with `make compare SUITE=demo`\n"
+    )
+    assert not (tmp_path / "demo" / "index.html").exists() and not (tmp_path / "demo" / "report.md").exists()
+
+    # a compare.json given with --compare elsewhere: the command names that file as --out
+    other = tmp_path / "elsewhere.json"
+    atomic_write_json(other, doc)
+    assert main(["report", "--suite", "demo", "--compare", str(other), "--out", str(tmp_path / "r")]) == 2
+    assert f"rebuild it with `audiorepro compare --suite demo --out {other}`" in capsys.readouterr().err
+
+
+def test_the_committed_example_compare_files_have_the_current_schema():
+    """reports/example/ is rendered by `audiorepro report --compare ...`; a schema change must
+    rebuild them, or the documented example stops rendering."""
+    examples = sorted((Path(__file__).resolve().parents[2] / "reports" / "example").rglob("*compare.json"))
+    assert len(examples) == 3, examples
+    for path in examples:
+        assert json.loads(path.read_text(encoding="utf-8"))["schema"] == SCHEMA, path
 
 
 def test_markdown_is_written_without_matplotlib(rendered, tmp_path):

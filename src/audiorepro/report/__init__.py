@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..compare.schema import SCHEMA
 from ..errors import InputError
 from ..jsonl import read_json
 from ..paths import reports_dir
+from .markdown import write_markdown
 
 
 def render_report(
@@ -15,9 +17,8 @@ def render_report(
 ) -> Path:
     """Write index.html and report.md for one compare.json document (or several, one section
     each) into `out_dir`; returns the path of index.html."""
-    # imported here: matplotlib costs about 2 s, which every other CLI command should not pay
+    # html imports matplotlib (about 2 s), which every other CLI command should not pay
     from .html import write_html
-    from .markdown import write_markdown
 
     docs = compare_json if isinstance(compare_json, list) else [compare_json]
     out_dir = Path(out_dir)
@@ -29,10 +30,23 @@ def render_suite_report(
     suite: str, compare_path: Path | None = None, out_dir: Path | None = None, title: str | None = None
 ) -> Path:
     """Render reports/<suite>/compare.json into index.html and report.md next to it."""
-    compare_path = Path(compare_path) if compare_path else reports_dir() / suite / "compare.json"
+    default_path = reports_dir() / suite / "compare.json"
+    compare_path = Path(compare_path) if compare_path else default_path
     if not compare_path.exists():
         raise InputError(compare_path, f"not found; run `audiorepro compare --suite {suite}` first")
     doc = read_json(compare_path)
+    found = doc.get("schema") if isinstance(doc, dict) else None
+    if found != SCHEMA:
+        # Compare recomputes every verdict from the kept scores.json files, so rebuilding is cheap.
+        if compare_path == default_path:
+            rebuild = f"`make compare SUITE={suite}`"
+        else:
+            rebuild = f"`audiorepro compare --suite {suite} --out {compare_path}` (and the --results it was built from)"
+        raise InputError(
+            compare_path,
+            f"compare.json of schema {found or 'unknown (no schema key)'}, this report reads {SCHEMA}; "
+            f"rebuild it with {rebuild}",
+        )
     title = title or f"audiorepro: {doc.get('title', suite)}"
     return render_report(doc, Path(out_dir) if out_dir else compare_path.parent, title=title)
 
