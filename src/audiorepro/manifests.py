@@ -65,7 +65,6 @@ class Manifest(_Strict):
     )
     preparer: str | None = Field(default=None, description="name in audiorepro.prepare.registry")
     prepare_options: dict[str, Any] = Field(default_factory=dict)
-    used_by: list[str] = Field(default_factory=list, description="paper cells / tasks that need it")
     notes: str = ""
 
     path_on_disk: Path | None = Field(default=None, exclude=True, description="set by the loader")

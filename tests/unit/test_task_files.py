@@ -1,6 +1,6 @@
 """A task is one YAML file: everything else derives from the task files. Shared templates
-(`include:`), extra task folders (AUDIOREPRO_TASKS), `audiorepro tasks --names` for Make, and the
-dataset manifests' `used_by` agreeing with the tasks that read each dataset."""
+(`include:`), extra task folders (AUDIOREPRO_TASKS), `audiorepro tasks --names` for Make, and which
+tasks read a dataset (derived for `fetch --status NAME`; manifests store no list of users)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from audiorepro import tasks as tasks_module
 from audiorepro.cli import main
 from audiorepro.errors import InputError
-from audiorepro.manifests import list_manifests, load_manifest
+from audiorepro.fetch.status import DatasetUsers, dataset_users
+from audiorepro.manifests import list_manifests, load_manifest, load_manifest_file
 from audiorepro.tasks import TASKS_DIR, list_tasks, load_task, load_task_file
 
 TRACKS = ("animal", "emotion", "gender", "language")
@@ -103,16 +104,33 @@ def test_tasks_names_lists_one_suite_from_the_files(capsys):
     assert "no task has suite 'no-such-suite'" in capsys.readouterr().err
 
 
-def test_dataset_manifests_used_by_agrees_with_the_task_files():
-    # used_by is documentation for a reader of the manifest; it must name every task that reads
-    # the dataset (or its whole suite, "<suite> suite"), and every task it names must read it
-    # (directly or as its `--subset` variant)
-    task_by_name = {t.name: t for t in list_tasks()}
-    for task in task_by_name.values():
-        used_by = load_manifest(task.dataset).used_by
-        assert task.name in used_by or f"{task.suite} suite" in used_by, (task.name, task.dataset)
-    for manifest in list_manifests("dataset"):
-        for user in manifest.used_by:
-            if user in task_by_name:
-                dataset = task_by_name[user].dataset
-                assert manifest.name == dataset or manifest.name.startswith(f"{dataset}-"), (manifest.name, user)
+def test_the_users_of_a_dataset_come_from_the_task_files_and_the_manifests():
+    # expectations read off the YAML files: each task's `dataset:`, the `<dataset>-<subset>` copies,
+    # and the manifests' `derived_from`
+    librispeech = ("asr-librispeech-clean", "ppl-asr-librispeech-clean", "ppl-pr-librispeech-clean", "pr-librispeech-clean")
+    assert dataset_users("librispeech-test-clean") == DatasetUsers(librispeech, None, ("librimix-test",))
+    assert dataset_users("librispeech-test-clean-demo") == DatasetUsers(librispeech, "demo", ())
+    assert dataset_users("common-voice-en-4") == DatasetUsers((), None, ("covost2-en-de", "covost2-en-ja", "covost2-en-zh"))
+    sakura_text = tuple(sorted(f"sakura-text-{t}-{n}" for t in TRACKS for n in ("single", "multi")))
+    # the fixture of sakura-text (the longest dataset its name starts with), not a subset of sakura
+    assert dataset_users("sakura-text-fixture") == DatasetUsers(sakura_text, "fixture", ())
+    assert str(dataset_users("librispeech-test-clean-demo")) == f"tasks {', '.join(librispeech)} (with --subset demo)"
+    # every dataset manifest is read by some task or feeds another manifest
+    unused = [m.name for m in list_manifests("dataset") if dataset_users(m.name) == DatasetUsers((), None, ())]
+    assert not unused
+
+
+def test_a_new_task_is_a_user_of_its_dataset_without_editing_the_manifest(extra_tasks, capsys):
+    manifest = load_manifest("demo-librivox").path_on_disk.read_bytes()
+    (extra_tasks / "my-asr.yaml").write_text(
+        "name: my-asr\nsuite: mine\ndescription: x\ndataset: demo-librivox\nprompt: Transcribe.\nmetric: {name: wer}\n",
+        encoding="utf-8",
+    )
+    assert main(["fetch", "--status", "demo-librivox"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "demo-librivox is used by tasks demo-asr, my-asr"
+    assert load_manifest("demo-librivox").path_on_disk.read_bytes() == manifest
+    # a manifest that still lists its users is refused by name: such a list goes stale
+    stale = extra_tasks.parent / "stale.yaml"
+    stale.write_text(manifest.decode() + "used_by: [demo-asr]\n", encoding="utf-8")
+    with pytest.raises(InputError, match="field 'used_by': unknown field"):
+        load_manifest_file(stale)

@@ -1,10 +1,17 @@
-"""`fetch --status`: one row per manifest (or per file of named manifests), and how to get a
-mismatching file back."""
+"""`fetch --status`: one row per manifest (or per file of named manifests, with what uses them),
+and how to get a mismatching file back.
+
+Which tasks read a dataset is not stored in its manifest: a task names its dataset (`dataset:`),
+so the users are derived from the task files here, and a new task never edits a manifest."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..errors import BUNDLED_ADVICE, REFETCH_ADVICE, InputError
 from ..manifests import Manifest, list_manifests, load_manifest
+from ..prepare import dataset_for
+from ..tasks import list_tasks
 from .lock import lock_key, lock_path
 from .verify import STATES, FileStatus, files_root, verify
 
@@ -84,7 +91,43 @@ def file_table(names: list[str], *, deep: bool = False) -> tuple[str, int]:
             mismatches += st.state == "mismatch"
             detail = st.detail or (mismatch_advice(manifest, st) if st.state == "mismatch" else "")
             rows.append((name, st.path, st.state, st.trust, st.expected or "-", detail))
-    return "\n".join(_columns(rows)), mismatches
+    used = [
+        f"{m.name} is used by {dataset_users(m.name)}"
+        for m in map(load_manifest, names)
+        if m.kind == "dataset"
+    ]
+    return "\n".join(_columns(rows) + ([""] + used if used else [])), mismatches
+
+
+@dataclass(frozen=True)
+class DatasetUsers:
+    tasks: tuple[str, ...]  # tasks that read the manifest
+    subset: str | None  # set when they read it as their dataset's `--subset` copy
+    derived: tuple[str, ...]  # manifests derived from it
+
+    def __str__(self) -> str:
+        parts = []
+        if self.tasks:
+            parts.append(f"tasks {', '.join(self.tasks)}" + (f" (with --subset {self.subset})" if self.subset else ""))
+        if self.derived:
+            parts.append(f"derived datasets {', '.join(self.derived)}")
+        return "; ".join(parts) or "nothing (no task names it)"
+
+
+def dataset_users(name: str) -> DatasetUsers:
+    """What reads the dataset manifest `name`, derived from the task files and the other manifests:
+    tasks naming it as their dataset; when none does, the tasks that read it as their dataset's
+    `--subset` copy (`<dataset>-<subset>`, the longest such dataset: sakura-text-fixture is the
+    fixture of sakura-text, not a subset of sakura); and the manifests derived from it."""
+    tasks = list_tasks()
+    readers, subset = [t for t in tasks if t.dataset == name], None
+    parents = {t.dataset for t in tasks if name.startswith(f"{t.dataset}-")}
+    if not readers and parents:
+        parent = max(parents, key=len)
+        subset = name[len(parent) + 1 :]
+        readers = [t for t in tasks if t.dataset == parent and dataset_for(t, subset) == name]
+    derived = [m.name for m in list_manifests("dataset") if name in m.source.derived_from]
+    return DatasetUsers(tuple(sorted(t.name for t in readers)), subset, tuple(sorted(derived)))
 
 
 def _columns(rows: list[tuple[str, ...]]) -> list[str]:
