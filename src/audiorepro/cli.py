@@ -261,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)  # inside: an option's type (--judge) may raise AudioreproError
         if getattr(args, "nproc", 1) != 1:
             if args.shard:
                 raise AudioreproError("--nproc and --shard exclude each other: --nproc gives each rank its shard")

@@ -2,7 +2,7 @@
 model registered without editing the package (AUDIOREPRO_MODEL_PLUGINS) runs through prepare ->
 predict -> score on the bundled demo data, a toy metric registered in the metric registry is
 computed with the scale its entry declares, and a toy judge registered in the judge registry judges
-its answers under the SALMONN SQQA protocol."""
+its answers under the SALMONN SQQA protocol, through the stage and through `audiorepro judge --judge`."""
 
 from __future__ import annotations
 
@@ -132,3 +132,50 @@ def test_a_registered_metric_is_computed_with_its_declared_scale(monkeypatch):
     assert (result.scale, result.higher_is_better, result.unit) == (Scale.FRACTION, True, "exact_match")
     with pytest.raises(InputError, match="unknown metric 'exact_matc'"):
         metrics.compute("exact_matc", ["a"], [["a"]])
+
+
+MY_SQQA = """\
+name: my-sqqa
+suite: mine
+description: demo-sqqa's items judged under the SALMONN SQQA protocol
+dataset: demo-spoken
+where: {kind: question}
+prompt: Please answer the question in detail.
+judge: salmonn-sqqa
+metric: {name: following_rate, item_options: {questions: question_text}}
+"""
+
+
+def test_the_cli_accepts_a_registered_judge_kind(workspace, monkeypatch, capsys):
+    """`--judge` takes whatever the judge registry holds when the command line is parsed: a judge
+    registered after the CLI module was imported is listed by --help and judges through
+    `audiorepro judge`; an unknown name is one line listing the registered kinds."""
+    from audiorepro.cli import main
+
+    (workspace / "tasks").mkdir()
+    (workspace / "tasks" / "my-sqqa.yaml").write_text(MY_SQQA, encoding="utf-8")
+    monkeypatch.setenv("AUDIOREPRO_TASKS", str(workspace / "tasks"))
+    assert main(["prepare", "--suite", "mine"]) == 0
+    examples = load_examples(examples_path("mine", "my-sqqa"))
+    monkeypatch.setattr(ReferenceParrot, "answers", {e.id: e.references[0] for e in examples})
+    assert main(["predict", "--suite", "mine", "--models", "parrot", "--no-progress"]) == 0
+    capsys.readouterr()
+
+    judge = AlwaysCorrect()
+    JUDGES.register("always-correct", lambda family, **options: judge, description="toy")
+    try:
+        with pytest.raises(SystemExit):
+            main(["judge", "--help"])
+        assert "api, local, matcher, always-correct" in " ".join(capsys.readouterr().out.split())
+        assert main(["judge", "--suite", "mine", "--models", "parrot", "--judge", "always-correct"]) == 0
+        assert capsys.readouterr().out == "my-sqqa parrot: 6/6 correct, 0 invalid\n"
+        assert len(judge.asked) == len(examples) == 6
+
+        assert main(["run", "--suite", "mine", "--models", "parrot", "--judge", "oracle"]) == 2
+        assert capsys.readouterr().err == (
+            "audiorepro: error: --judge: unknown judge 'oracle'; registered: api, local, matcher, always-correct\n"
+        )
+    finally:
+        JUDGES.unregister("always-correct")
+    assert main(["judge", "--suite", "mine", "--models", "parrot", "--judge", "always-correct"]) == 2
+    assert "registered: api, local, matcher\n" in capsys.readouterr().err

@@ -9,8 +9,9 @@ import pytest
 
 from audiorepro.errors import AudioreproError
 from audiorepro.judge.matcher import OptionMatcherJudge
+from audiorepro.judge.registry import JUDGES
 from audiorepro.judge.salmonn_judges import SalmonnMatcherJudge
-from audiorepro.judge.stage import JUDGE_KINDS, build_judge
+from audiorepro.judge.stage import build_judge
 from audiorepro.models.placement import resolve_device, resolve_dtype
 from audiorepro.prepare.registry import get_preparer
 from audiorepro.registry import Registry
@@ -60,7 +61,7 @@ def test_preparers_and_judges_resolve_through_their_registries():
     assert get_preparer("demo_librivox") is prepare_librivox
     with pytest.raises(AudioreproError, match="unknown preparer 'nope'"):
         get_preparer("nope")
-    assert JUDGE_KINDS == ("api", "local", "matcher")
+    assert JUDGES.names() == ["api", "local", "matcher"]
     assert type(build_judge("matcher", "sakura")) is OptionMatcherJudge
     assert type(build_judge("matcher", "salmonn")) is SalmonnMatcherJudge
     with pytest.raises(AudioreproError, match="needs --judge-model PATH"):

@@ -37,7 +37,6 @@ from .sakura import JUDGE_MODEL, count_verdicts
 
 log = logging.getLogger(__name__)
 
-JUDGE_KINDS = tuple(JUDGES.names())
 NO_JUDGE_MESSAGE = (
     "scoring SAKURA needs judge verdicts and no judge is configured. Choose one of:\n"
     "  --judge api [--base-url URL] [--judge-model NAME]   OpenAI-compatible API (the benchmark's judge is "
@@ -55,6 +54,18 @@ class JudgeNotConfigured(AudioreproError):
 
 class MissingVerdicts(AudioreproError):
     """Verdict import mode: some items have no imported reply."""
+
+
+def judge_kind(name: str) -> str:
+    """`--judge`'s type: a kind registered in JUDGES when the command line is parsed, so a judge a
+    plug-in registers after this module is imported is accepted. An unknown name is an
+    AudioreproError (`unknown judge 'x'; registered: ...`), which argparse lets through to the
+    CLI's one-line `audiorepro: error:`; argparse's own `choices` would be fixed at import."""
+    try:
+        JUDGES.entry(name)
+    except AudioreproError as e:
+        raise AudioreproError(f"--judge: {e}") from None
+    return name
 
 
 def default_cache_path() -> Path:
@@ -225,7 +236,8 @@ def add_judge_options(parser: argparse.ArgumentParser) -> None:
     """Judge choice flags, shared by `audiorepro judge` and `audiorepro run`."""
     group = parser.add_argument_group("judge (SAKURA; SALMONN SQQA and SAC)")
     group.add_argument(
-        "--judge", choices=JUDGE_KINDS, default=None, help="which judge scores free-form answers"
+        "--judge", type=judge_kind, default=None, metavar="KIND",
+        help=f"which judge scores free-form answers: {', '.join(JUDGES.names())} (judge/registry.py)",
     )
     group.add_argument(
         "--judge-model",
