@@ -5,6 +5,8 @@ and fetch/ packages over 300 lines. Built from the source with ast, so nothing i
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,41 @@ def test_no_module_of_the_split_packages_is_over_300_lines(package):
         pytest.skip(f"audiorepro/{package} is not a package yet (issue 14 splits it)")
     long = {p.name: n for p in folder.rglob("*.py") if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines in audiorepro/{package}/: {long}"
+
+
+# Function-level imports of the package's own modules hide its dependency graph; in these packages
+# each one left must be a measured start-up cost, named here and explained by a comment beside it.
+LAZY_OWN_IMPORTS = {
+    ("audiorepro.report", "audiorepro.report.html"),  # matplotlib: about doubles the CLI's start-up
+}
+
+
+def test_own_modules_are_imported_at_module_top_unless_named_as_lazy():
+    modules, found = _modules(), set()
+    for package in ("compare", "report", "fetch", "judge", "tasks"):
+        for path in (PACKAGE / package).rglob("*.py"):
+            name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+            here = name if path.name == "__init__.py" else name.rpartition(".")[0]
+            source = path.read_text(encoding="utf-8")
+            lines = source.splitlines()
+            for function in ast.walk(ast.parse(source)):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    for target in _imported(node, here, modules):
+                        if target.startswith("audiorepro"):
+                            found.add((name, target))
+                            # the reason sits on the line above or on the import's own line
+                            assert "#" in lines[node.lineno - 2] + lines[node.lineno - 1], (name, target)
+    assert found == LAZY_OWN_IMPORTS
+
+
+def test_the_cli_starts_without_the_heavy_libraries():
+    # what keeps a lazy import lazy: `audiorepro --help` (and every command that does not need
+    # them) must not pay for matplotlib, torch or transformers
+    code = (
+        "import sys, audiorepro.cli; audiorepro.cli.build_parser();"
+        "print(sorted(m for m in ('matplotlib', 'torch', 'transformers', 'huggingface_hub') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -17,7 +17,7 @@ def render_report(
 ) -> Path:
     """Write index.html and report.md for one compare.json document (or several, one section
     each) into `out_dir`; returns the path of index.html."""
-    # html imports matplotlib (about 2 s), which every other CLI command should not pay
+    # html imports matplotlib, which would about double the CLI start-up that every other command pays
     from .html import write_html
 
     docs = compare_json if isinstance(compare_json, list) else [compare_json]
