@@ -522,8 +522,10 @@ files:
     )
     assert _cli(["--status", "placed", "--verify"]) == 0
     out = capsys.readouterr().out.splitlines()
-    rows = {line.split()[1]: line.split()[2] for line in out[2:]}
+    table_end = out.index("")  # the table, then what uses each dataset
+    rows = {line.split()[1]: line.split()[2] for line in out[2:table_end]}
     assert rows == {"a.txt": "verified", "b.txt": "manual-needed"}
+    assert out[table_end + 1 :] == ["placed is used by nothing (no task names it)"]
     assert _cli(["placed"]) == 1  # b.txt still missing: instructions, non-zero exit
     err = capsys.readouterr().err
     assert "https://example.org/form" in err and "b.txt" in err
