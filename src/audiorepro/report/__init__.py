@@ -38,7 +38,7 @@ def render_suite_report(
     found = doc.get("schema") if isinstance(doc, dict) else None
     if found != SCHEMA:
         # Compare recomputes every verdict from the kept scores.json files, so rebuilding is cheap.
-        if compare_path == default_path:
+        if compare_path.resolve() == default_path.resolve():
             rebuild = f"`make compare SUITE={suite}`"
         else:
             rebuild = f"`audiorepro compare --suite {suite} --out {compare_path}` (and the --results it was built from)"
