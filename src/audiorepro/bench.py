@@ -5,11 +5,14 @@ CPU (the default without a GPU): the tiny parity model (tests/fixtures/salmonn_p
 encoders + prompt, decoding); the ids of every item must be the same in both; plus the wall time
 of a 2-rank against a 1-rank `audiorepro run --nproc` of the demo suite with that model.
 
-GPU (`--device cuda --size 13b|7b`): the released network sizes with random weights (fp32
-encoders under fp16 autocast, fp16 LLaMA, as the reference runs), beam 4 and a fixed number of
-new tokens so every batch size does the same work: items/s and tokens/s at batch 1, 8, 16, 32,
-peak memory, the share of items whose ids differ from batch 1, and the projected hours for Table 3
-against the memory-bandwidth floor (every decoding step reads all LLM weights once).
+GPU (`--device cuda --size 13b|7b|qwen2-audio`): the released network sizes with random weights
+(SALMONN: fp32 encoders under fp16 autocast, fp16 LLaMA, beam 4, as the reference runs;
+Qwen2-Audio: bf16, transformers `generate`, greedy, as the official chat evaluation) and a fixed
+number of new tokens so every batch size does the same work: items/s and tokens/s at batch 1, 8,
+16, 32, peak memory, the share of items whose ids differ from batch 1 (and where they part), how
+far one item's first-step logits move inside a batch, and the projected hours for Table 3 (or
+SAKURA) against the memory-bandwidth floor (every decoding step reads all LLM weights once).
+Figures measured on an H200: docs/performance.md.
 
 Writes <out>/bench_<device>.json and a short Markdown table beside it."""
 
@@ -24,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -239,100 +243,311 @@ def random_full_size_network(size: str, device: str = "cuda"):
 
 
 def bench_gpu(
-    size: str, batch_sizes: list[int], items: int, new_tokens: int, seconds: float, *, device: str = "cuda", network=None
+    size: str,
+    batch_sizes: list[int],
+    items: int,
+    new_tokens: int,
+    seconds: float,
+    *,
+    reference_items: int | None = None,
+    device: str = "cuda",
+    network=None,
 ) -> dict:
-    """The GPU bench. `network` (with `device`) replaces the full-size random network: the tests
-    run this code on the CPU with the tiny parity network."""
+    """The SALMONN GPU bench: beam 4, exactly `new_tokens` per item (</s> is blocked until then,
+    so every batch size does the same work). Batch 1, the reference loop's shape, runs over the
+    first `reference_items` items (all by default); every other batch size over all `items`, and
+    its ids are compared with batch 1's on those first items. `network` (with `device`) replaces
+    the full-size random network: the tests run this code on the CPU with the tiny parity network."""
     import torch
     from transformers import WhisperFeatureExtractor
 
     from .models.salmonn.generation import SearchSettings, beam_search
 
-    on_gpu = device.startswith("cuda")
-    if on_gpu and not torch.cuda.is_available():
-        raise SystemExit("bench: --device cuda needs a CUDA GPU (plain `make bench` runs the CPU bench)")
+    _check_device(device)
     if network is None:
         network, _ = random_full_size_network(size, device)
     llm = network.llama_model.get_base_model()
-    weight_bytes = sum(p.numel() * p.element_size() for p in llm.parameters())
-    bandwidth = _bandwidth() if on_gpu else None
     rng = np.random.default_rng(0)
     waveforms = [rng.standard_normal(int(seconds * 16000)) * 0.1 for _ in range(items)]
     extractor = WhisperFeatureExtractor(feature_size=80)
     prompt_ids = [([362, 947, 299, 301, 949], list(range(300, 317)))] * items  # the ASR prompt's lengths
-    # min = max: every batch size does the same number of steps
     settings = SearchSettings(max_new_tokens=new_tokens, min_new_tokens=new_tokens, num_beams=4)
 
-    def sync():
-        if on_gpu:
-            torch.cuda.synchronize()
-
-    def run(batch_size: int, n: int) -> dict:
-        stages = {"features": 0.0, "encode": 0.0, "decode": 0.0}
-        ids = []
-        sync()
-        start = time.perf_counter()
-        for i in range(0, n, batch_size):
-            group = waveforms[i : min(i + batch_size, n)]
-            t0 = time.perf_counter()
-            features = extractor([w.astype(np.float32) for w in group], sampling_rate=16000, return_tensors="pt")
-            t1 = time.perf_counter()
-            with torch.no_grad():
-                encoding = network.encode_speech(
-                    features.input_features.to(device), [torch.from_numpy(w).to(device) for w in group]
-                )
-                embeds, mask = network.build_inputs_embeds(encoding.speech_embeds, prompt_ids[: len(group)], 1, llm.dtype)
-                sync()
-                t2 = time.perf_counter()
-                hyps = beam_search(llm, embeds, mask, settings)
-                sync()
-            t3 = time.perf_counter()
-            stages["features"] += t1 - t0
-            stages["encode"] += t2 - t1
-            stages["decode"] += t3 - t2
-            ids.extend(h[0].token_ids for h in hyps)
-        total = time.perf_counter() - start
-        return {"total": total, "stages": stages, "ids": ids}
-
-    run(max(batch_sizes), max(batch_sizes))  # warm-up: kernels, allocator
-    rows, reference_ids = [], None
-    for b in batch_sizes:
-        if on_gpu:
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats()
-        m = run(b, items)
-        if reference_ids is None:
-            reference_ids = m["ids"]
-        differ = sum(a != c for a, c in zip(reference_ids, m["ids"], strict=True))
-        items_per_s = items / m["total"]
-        rows.append(
-            {
-                "batch_size": b,
-                "items_per_s": round(items_per_s, 3),
-                "tokens_per_s": round(items * new_tokens / m["total"], 1),
-                "stage_seconds": {k: round(v, 3) for k, v in m["stages"].items()},
-                "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if on_gpu else None,
-                "ids_differ_from_batch1": f"{differ}/{items}",
-                "table3_hours": round(TABLE3_GENERATIONS / items_per_s / 3600, 2),
-                "floor_hours": round(floor_hours(TABLE3_GENERATIONS, b, new_tokens, weight_bytes, bandwidth), 2)
-                if bandwidth
-                else None,
-            }
+    def prompt_embeds(group):
+        features = extractor([w.astype(np.float32) for w in group], sampling_rate=16000, return_tensors="pt")
+        encoding = network.encode_speech(
+            features.input_features.to(device), [torch.from_numpy(w).to(device) for w in group]
         )
+        return network.build_inputs_embeds(encoding.speech_embeds, prompt_ids[: len(group)], 1, llm.dtype)
+
+    def generate(group, tokens: int = new_tokens) -> tuple[list[list[int]], list[float], dict]:
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            embeds, mask = prompt_embeds(group)
+            _sync(device)
+            t1 = time.perf_counter()
+            hyps = beam_search(llm, embeds, mask, replace(settings, max_new_tokens=tokens, min_new_tokens=tokens))
+            _sync(device)
+        t2 = time.perf_counter()
+        return [h[0].token_ids for h in hyps], [h[0].score for h in hyps], {"encode": t1 - t0, "decode": t2 - t1}
+
+    def first_logits(group):
+        embeds, mask = prompt_embeds(group)
+        return llm(inputs_embeds=embeds, attention_mask=mask, logits_to_keep=1).logits[:, -1].float()
+
+    result = _measure(generate, first_logits, waveforms, batch_sizes, new_tokens, reference_items, device)
+    weight_bytes = sum(p.numel() * p.element_size() for p in llm.parameters())
+    bandwidth = _bandwidth() if device.startswith("cuda") else None
+    for row in result["rows"]:
+        if "items_per_s" in row:
+            row["table3_hours"] = round(TABLE3_GENERATIONS / row["items_per_s"] / 3600, 2)
+            row["floor_hours"] = (
+                round(floor_hours(TABLE3_GENERATIONS, row["batch_size"], new_tokens, weight_bytes, bandwidth), 2)
+                if bandwidth
+                else None
+            )
     return {
-        "device": torch.cuda.get_device_name() if on_gpu else device,
+        "device": _device_name(device),
         "size": size,
         "model": f"SALMONN-{size} random full-size weights, fp16 LLM, fp32 encoders under fp16 autocast, beam 4",
         "items": items,
+        "reference_items": result.pop("reference_items"),
         "audio_seconds": seconds,
         "new_tokens": new_tokens,
         "llm_weight_gib": round(weight_bytes / 2**30, 2),
         "bandwidth_bytes_per_s": bandwidth,
-        "table3_generations": TABLE3_GENERATIONS,
-        "rows": rows,
+        "projection": {"what": "SALMONN Table 3", "generations": TABLE3_GENERATIONS},
+        **result,
         "note": "ids that differ between batch sizes: fp16 GEMMs pick other kernels (other summation order) for "
-        "other shapes, so logits differ in the last bits and near-tied beams can swap",
+        "other shapes, so logits differ in the last bits (see logit_drift) and near-tied beams can swap",
     }
+
+
+# Qwen2-Audio-7B-Instruct's network (config.json facts in the SAKURA reference notes: audio encoder
+# 32 layers, d_model 1280, 128 mel bins, 1500 positions; audio token 151646, eos 151645, vocab
+# 156032; the text model is Qwen-7B's shape: hidden 4096, 32 layers of 32 heads, no GQA, FFN 11008).
+# tests/unit/test_bench.py checks it has the 8.40e9 parameters the five published bf16 shards
+# (16.79 GB) hold.
+QWEN2_AUDIO_7B_CONFIG = {
+    "audio_config": {
+        "num_mel_bins": 128, "encoder_layers": 32, "encoder_attention_heads": 20, "encoder_ffn_dim": 5120,
+        "d_model": 1280, "max_source_positions": 1500,
+    },
+    "text_config": {
+        "model_type": "qwen2", "vocab_size": 156032, "hidden_size": 4096, "intermediate_size": 11008,
+        "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 32,
+        "max_position_embeddings": 8192, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+        "bos_token_id": 151643, "eos_token_id": 151645, "pad_token_id": 151643,
+    },
+    "audio_token_index": 151646,
+}
+# SAKURA: 4 tracks x 500 clips x single- and multi-hop questions
+SAKURA_GENERATIONS = 4_000
+
+
+def random_full_size_qwen2_audio(device: str = "cuda", dtype: str = "bfloat16"):
+    """Qwen2AudioForConditionalGeneration with random weights and the released sizes, in bf16 as
+    the official chat evaluation loads it."""
+    import torch
+    from transformers import Qwen2AudioConfig, Qwen2AudioForConditionalGeneration
+
+    config = Qwen2AudioConfig(**QWEN2_AUDIO_7B_CONFIG)
+    with torch.device(device):
+        model = Qwen2AudioForConditionalGeneration._from_config(config, dtype=getattr(torch, dtype))
+    return model.eval()
+
+
+def bench_qwen2_audio(
+    batch_sizes: list[int],
+    items: int,
+    new_tokens: int,
+    seconds: float,
+    *,
+    reference_items: int | None = None,
+    device: str = "cuda",
+    model=None,
+) -> dict:
+    """Qwen2-Audio through transformers' `generate` (the HF path the adapter uses), greedy as the
+    official chat evaluation, exactly `new_tokens` per item. The tokenizer is not needed for
+    timing: the prompt is the chat template's length in fixed ids with the audio placeholder
+    expanded to the encoder's output length, as the processor expands it. `model` replaces the
+    full-size random one (the tests run this on the CPU with a tiny model)."""
+    import torch
+    from transformers import WhisperFeatureExtractor
+    from transformers.models.qwen2_audio.modeling_qwen2_audio import Qwen2AudioEncoder
+
+    _check_device(device)
+    if model is None:
+        model = random_full_size_qwen2_audio(device)
+    config = model.config
+    # found by type: transformers moved it from model.audio_tower to model.model.audio_tower in 5.x
+    encoder = next(m for m in model.modules() if isinstance(m, Qwen2AudioEncoder))
+    audio_token = config.audio_token_id
+    rng = np.random.default_rng(0)
+    waveforms = [rng.standard_normal(int(seconds * 16000)) * 0.1 for _ in range(items)]
+    extractor = WhisperFeatureExtractor(feature_size=config.audio_config.num_mel_bins)
+    frames = torch.tensor([int(seconds * 100)])
+    n_audio = int(encoder._get_feat_extract_output_lengths(frames)[1])
+    # "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nAudio 1:
+    # <|audio_bos|>" is about 20 ids, "<|audio_eos|>\n{question}<|im_end|>\n<|im_start|>assistant\n" about 24
+    filler = [t for t in range(3, 60) if t != audio_token][:44]
+    prompt = filler[:20] + [audio_token] * n_audio + filler[20:]
+    eos = config.text_config.eos_token_id
+    pad = config.text_config.pad_token_id
+
+    def inputs(group):
+        features = extractor(
+            [w.astype(np.float32) for w in group], sampling_rate=16000, return_attention_mask=True,
+            padding="max_length", return_tensors="pt",
+        )
+        ids = torch.tensor([prompt] * len(group), device=device)
+        return {
+            "input_ids": ids,
+            "attention_mask": torch.ones_like(ids),
+            "input_features": features.input_features.to(device, model.dtype),
+            "feature_attention_mask": features.attention_mask.to(device),
+        }
+
+    def generate(group, tokens: int = new_tokens) -> tuple[list[list[int]], list[float], dict]:
+        t0 = time.perf_counter()
+        batch = inputs(group)
+        t1 = time.perf_counter()
+        with torch.inference_mode():
+            out = model.generate(
+                **batch, do_sample=False, num_beams=1, max_new_tokens=tokens, min_new_tokens=tokens,
+                eos_token_id=eos, pad_token_id=pad, temperature=None, top_p=None, top_k=None,
+            )
+            _sync(device)
+        t2 = time.perf_counter()
+        ids = out[:, batch["input_ids"].shape[1] :].tolist()
+        return ids, [0.0] * len(ids), {"features": t1 - t0, "generate": t2 - t1}
+
+    def first_logits(group):
+        return model(**inputs(group), logits_to_keep=1).logits[:, -1].float()
+
+    result = _measure(generate, first_logits, waveforms, batch_sizes, new_tokens, reference_items, device)
+    # the bytes every decoding step reads: all but the audio encoder (which runs once per item)
+    llm_bytes = sum(p.numel() * p.element_size() for p in model.parameters()) - sum(
+        p.numel() * p.element_size() for p in encoder.parameters()
+    )
+    bandwidth = _bandwidth() if device.startswith("cuda") else None
+    for row in result["rows"]:
+        if "items_per_s" in row:
+            row["sakura_hours"] = round(SAKURA_GENERATIONS / row["items_per_s"] / 3600, 4)
+            row["floor_hours"] = (
+                round(floor_hours(SAKURA_GENERATIONS, row["batch_size"], new_tokens, llm_bytes, bandwidth), 3)
+                if bandwidth
+                else None
+            )
+    return {
+        "device": _device_name(device),
+        "size": "qwen2-audio-7b-instruct",
+        "model": f"Qwen2-Audio-7B-Instruct random full-size weights, {str(model.dtype).removeprefix('torch.')}, "
+        "transformers generate, greedy",
+        "items": items,
+        "reference_items": result.pop("reference_items"),
+        "audio_seconds": seconds,
+        "audio_tokens": n_audio,
+        "prompt_tokens": len(prompt),
+        "new_tokens": new_tokens,
+        "llm_weight_gib": round(llm_bytes / 2**30, 2),
+        "bandwidth_bytes_per_s": bandwidth,
+        "projection": {"what": "SAKURA (4 tracks x 500 x single/multi-hop)", "generations": SAKURA_GENERATIONS},
+        **result,
+        "note": "ids that differ between batch sizes: bf16 GEMMs pick other kernels (other summation order) for "
+        "other shapes, so logits differ in the last bits (see logit_drift) and near-tied argmaxes can flip",
+    }
+
+
+def _measure(generate, first_logits, waveforms, batch_sizes, new_tokens, reference_items, device) -> dict:
+    """Runs `generate` over `waveforms` at each batch size (the first is the reference, over the
+    first `reference_items`), with peak memory, ids against the reference, non-finite scores, and
+    how much the first-step logits of one item move when it shares a batch (logit_drift)."""
+    import torch
+
+    items = len(waveforms)
+    reference_items = min(reference_items or items, items)
+    on_gpu = device.startswith("cuda")
+    # warm-up at every batch size, a few tokens each: kernels, allocator, cuBLAS handles
+    for b in batch_sizes:
+        generate(waveforms[: min(b, items)], tokens=4)
+    rows, reference_ids = [], None
+    for b in batch_sizes:
+        n = reference_items if reference_ids is None else items
+        if on_gpu:
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+        ids, scores, stages = [], [], {}
+        try:
+            _sync(device)
+            start = time.perf_counter()
+            for i in range(0, n, b):
+                group_ids, group_scores, group_stages = generate(waveforms[i : min(i + b, n)])
+                ids += group_ids
+                scores += group_scores
+                for k, v in group_stages.items():
+                    stages[k] = stages.get(k, 0.0) + v
+            total = time.perf_counter() - start
+        except torch.cuda.OutOfMemoryError as error:
+            rows.append({"batch_size": b, "out_of_memory": str(error).splitlines()[0]})
+            continue
+        if reference_ids is None:
+            reference_ids = ids
+        compared = len(reference_ids)
+        differ = [i for i in range(compared) if ids[i] != reference_ids[i]]
+        rows.append(
+            {
+                "batch_size": b,
+                "items": n,
+                "items_per_s": round(n / total, 3),
+                "tokens_per_s": round(n * new_tokens / total, 1),
+                "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
+                "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2) if on_gpu else None,
+                "ids_differ_from_batch1": f"{len(differ)}/{compared}",
+                # where the first differing item leaves batch 1's ids (token index)
+                "first_divergence": [_divergence(ids[i], reference_ids[i]) for i in differ[:5]],
+                "nonfinite_scores": sum(not math.isfinite(s) for s in scores),
+            }
+        )
+    drift = {}
+    with torch.no_grad():
+        alone = first_logits(waveforms[:1])[0]
+        for b in batch_sizes[1:]:
+            if b <= items:
+                try:
+                    shared = first_logits(waveforms[:b])[0]
+                except torch.cuda.OutOfMemoryError:
+                    continue
+                drift[str(b)] = {
+                    "max_abs_diff": float((shared - alone).abs().max()),
+                    "same_argmax": bool(shared.argmax() == alone.argmax()),
+                    "finite": bool(torch.isfinite(shared).all()),
+                }
+    return {"reference_items": reference_items, "rows": rows, "logit_drift": drift}
+
+
+def _divergence(a: list[int], b: list[int]) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("bench: --device cuda needs a CUDA GPU (plain `make bench` runs the CPU bench)")
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _device_name(device: str) -> str:
+    import torch
+
+    return torch.cuda.get_device_name() if device.startswith("cuda") else device
 
 
 def floor_hours(generations: int, batch_size: int, new_tokens: int, weight_bytes: float, bandwidth: float) -> float:
@@ -352,31 +567,56 @@ def _bandwidth() -> float:
 
 
 def gpu_markdown(r: dict) -> str:
+    what = r["projection"]["what"]
+    hours = "table3_hours" if "table3_hours" in next((row for row in r["rows"] if "items_per_s" in row), {}) else "sakura_hours"
     lines = [
-        f"GPU bench: {r['model']}; {r['device']}; {r['items']} items of {r['audio_seconds']} s, {r['new_tokens']} new tokens; "
-        f"Table 3 = {r['table3_generations']} generations at that length.",
+        f"GPU bench: {r['model']}; {r['device']}; {r['items']} items of {r['audio_seconds']} s "
+        f"(batch 1 over the first {r['reference_items']}), {r['new_tokens']} new tokens each; "
+        f"{what} = {r['projection']['generations']} generations at that length.",
         "",
-        "| batch | items/s | tokens/s | features / encode / decode s | peak GiB | ids differ vs batch 1 | Table 3 h | floor h |",
+        "| batch | items/s | tokens/s | stage s | peak GiB | ids differ vs batch 1 | projected h | floor h |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in r["rows"]:
-        s = row["stage_seconds"]
+        if "out_of_memory" in row:
+            lines.append(f"| {row['batch_size']} | out of memory | | | | | | |")
+            continue
+        stages = " / ".join(f"{k} {v}" for k, v in row["stage_seconds"].items())
         lines.append(
-            f"| {row['batch_size']} | {row['items_per_s']} | {row['tokens_per_s']} | {s['features']} / {s['encode']} / {s['decode']} | "
-            f"{row['peak_memory_gib']} | {row['ids_differ_from_batch1']} | {row['table3_hours']} | {row['floor_hours']} |"
+            f"| {row['batch_size']} | {row['items_per_s']} | {row['tokens_per_s']} | {stages} | "
+            f"{row['peak_memory_gib']} | {row['ids_differ_from_batch1']} | {row[hours]} | {row['floor_hours']} |"
         )
-    return "\n".join(lines) + "\n\n" + r["note"] + ".\n"
+    drift = "; ".join(
+        f"batch {b}: max |diff| {d['max_abs_diff']:.3g}, same argmax {d['same_argmax']}" for b, d in r["logit_drift"].items()
+    )
+    return "\n".join(lines) + f"\n\nFirst-step logits of item 0 alone vs in a batch: {drift or 'n/a'}.\n\n" + r["note"] + ".\n"
+
+
+def _versions() -> dict:
+    import torch
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "transformers": transformers.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m audiorepro.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: cuda when a GPU is present")
-    p.add_argument("--size", default="13b", choices=["13b", "7b"], help="GPU: which released size (random weights)")
+    p.add_argument("--size", default="13b", choices=["13b", "7b", "qwen2-audio"],
+                   help="GPU: which released network (random weights): SALMONN 13b or 7b, or Qwen2-Audio-7B-Instruct")
     p.add_argument("--items", type=int, help="items per measurement (CPU 16, GPU 32)")
     p.add_argument("--batch-size", type=int, default=8, help="CPU: the batched size")
     p.add_argument("--batch-sizes", default="1,8,16,32", help="GPU: batch sizes, the first is the reference")
     p.add_argument("--max-new-tokens", type=int, default=24, help="CPU: the decoding limit")
-    p.add_argument("--new-tokens", type=int, default=64, help="GPU: fixed new tokens per item")
+    p.add_argument("--new-tokens", type=int, default=200, help="GPU: fixed new tokens per item (SALMONN's released max_new_tokens)")
+    p.add_argument("--reference-items", type=int, help="GPU: batch 1 runs over only these first items (default: all)")
+    p.add_argument("--seconds", type=float, default=10.0, help="GPU: audio length of every item")
     p.add_argument("--no-torchrun", action="store_true", help="CPU: skip the --nproc 2 vs 1 measurement")
     p.add_argument("--threads", type=int, default=1, help="CPU: torch threads for the batch measurements")
     p.add_argument("--repeats", type=int, default=2, help="CPU: runs per setting, the fastest is kept")
@@ -392,7 +632,13 @@ def main(argv: list[str] | None = None) -> int:
         table, stem = cpu_markdown(result), "bench_cpu"
     else:
         sizes = [int(x) for x in args.batch_sizes.split(",")]
-        result = bench_gpu(args.size, sizes, args.items or max(32, max(sizes)), args.new_tokens, 10.0)
+        items = args.items or max(32, max(sizes))
+        if args.size == "qwen2-audio":
+            result = bench_qwen2_audio(sizes, items, args.new_tokens, args.seconds, reference_items=args.reference_items)
+        else:
+            result = bench_gpu(args.size, sizes, items, args.new_tokens, args.seconds, reference_items=args.reference_items)
+        result["command"] = "python -m audiorepro.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+        result["versions"] = _versions()
         table, stem = gpu_markdown(result), f"bench_gpu_{args.size}"
 
     atomic_write_json(out / f"{stem}.json", result)
