@@ -78,3 +78,18 @@ def test_bad_placement_options_are_refused_by_name(root):
         build_model(root, max_memory="cpu=1GB")
     with pytest.raises(AudioreproError, match="load_in_8bit must be true or false"):
         build_model(root, load_in_8bit="maybe")
+
+
+def test_a_gpu_budget_must_leave_room_for_accelerates_largest_layer_buffer(unsplit):
+    """Why tests/gpu/test_placement_gpu.py gives the GPU 700 kB: accelerate keeps a buffer the size
+    of the largest layer (here the 256 kB embedding or lm_head) free on the first GPU, so a 500 kB
+    budget holds no layer and the map collapses to the CPU alone (seen on an H200, 2026-11-26:
+    no hf_device_map, every weight on the CPU). Computed from the module sizes; no GPU needed."""
+    from accelerate import infer_auto_device_map
+
+    def devices(budget):
+        placed = infer_auto_device_map(unsplit.llm, max_memory={0: budget, "cpu": "1GB"}, no_split_module_classes=["LlamaDecoderLayer"])
+        return set(placed.values())
+
+    assert devices("500KB") == {"cpu"}
+    assert devices("700KB") == {0, "cpu"}
