@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import metrics
 from ..errors import AudioreproError
+from ..provenance import Deviation
 from .base import Judge
 from .client import OpenAICompatibleJudge
 from .deviations import judge_deviations
@@ -34,12 +35,10 @@ class SalmonnAPIJudge(OpenAICompatibleJudge):
         described = super().describe()
         described["protocol_family"] = "salmonn"
         described["deviations"] = [
-            {"name": "judge_snapshot", "value": self.model, "reference": "GPT-3.5 (the paper names no snapshot)"},
-            {
-                "name": "judge_temperature",
-                "value": str(self.sampling["temperature"]),
-                "reference": "not stated in the paper",
-            },
+            Deviation(name="judge_snapshot", value=self.model, reference="GPT-3.5 (the paper names no snapshot)").model_dump(),
+            Deviation(
+                name="judge_temperature", value=str(self.sampling["temperature"]), reference="not stated in the paper"
+            ).model_dump(),
             *self.endpoint_deviations(),
         ]
         return described
