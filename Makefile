@@ -66,7 +66,7 @@ lock: ## re-resolve requirements/lock.txt (needs uv; hashes for every pinned fil
 	  --python-platform x86_64-manylinux_2_28 --generate-hashes --find-links /opt/wheels \
 	  --override requirements/overrides.txt --no-emit-package torch -o requirements/lock.txt
 
-bench: setup ## CPU bench (tiny fixture) without a GPU; DEVICE=cuda SIZE=13b|7b: random full-size weights on the GPU
+bench: setup ## CPU bench (tiny fixture) without a GPU; DEVICE=cuda SIZE=13b|7b|qwen2-audio: random full-size weights on the GPU
 	$(VENV)/bin/python -m audiorepro.bench --device $(or $(DEVICE),auto) --size $(or $(SIZE),13b) $(BENCH_FLAGS)
 
 docker-lint: setup ## lint the Dockerfile (no Docker engine needed)
