@@ -297,15 +297,7 @@ def bench_gpu(
 
     result = _measure(generate, first_logits, waveforms, batch_sizes, new_tokens, reference_items, device)
     weight_bytes = sum(p.numel() * p.element_size() for p in llm.parameters())
-    bandwidth = _bandwidth() if device.startswith("cuda") else None
-    for row in result["rows"]:
-        if "items_per_s" in row:
-            row["table3_hours"] = round(TABLE3_GENERATIONS / row["items_per_s"] / 3600, 2)
-            row["floor_hours"] = (
-                round(floor_hours(TABLE3_GENERATIONS, row["batch_size"], new_tokens, weight_bytes, bandwidth), 2)
-                if bandwidth
-                else None
-            )
+    bandwidth = _add_projection(result["rows"], "table3_hours", TABLE3_GENERATIONS, new_tokens, weight_bytes, device)
     return {
         "device": _device_name(device),
         "size": size,
@@ -430,15 +422,7 @@ def bench_qwen2_audio(
     llm_bytes = sum(p.numel() * p.element_size() for p in model.parameters()) - sum(
         p.numel() * p.element_size() for p in encoder.parameters()
     )
-    bandwidth = _bandwidth() if device.startswith("cuda") else None
-    for row in result["rows"]:
-        if "items_per_s" in row:
-            row["sakura_hours"] = round(SAKURA_GENERATIONS / row["items_per_s"] / 3600, 4)
-            row["floor_hours"] = (
-                round(floor_hours(SAKURA_GENERATIONS, row["batch_size"], new_tokens, llm_bytes, bandwidth), 3)
-                if bandwidth
-                else None
-            )
+    bandwidth = _add_projection(result["rows"], "sakura_hours", SAKURA_GENERATIONS, new_tokens, llm_bytes, device)
     return {
         "device": _device_name(device),
         "size": "qwen2-audio-7b-instruct",
@@ -524,6 +508,19 @@ def _measure(generate, first_logits, waveforms, batch_sizes, new_tokens, referen
                     "finite": bool(torch.isfinite(shared).all()),
                 }
     return {"reference_items": reference_items, "rows": rows, "logit_drift": drift}
+
+
+def _add_projection(rows: list[dict], key: str, generations: int, new_tokens: int, step_bytes: int, device: str):
+    """Each measured row gets the whole job's hours at its rate (`key`) and the bandwidth floor for
+    the same job (`floor_hours`, GPU only); returns the bandwidth used."""
+    bandwidth = _bandwidth() if device.startswith("cuda") else None
+    for row in rows:
+        if "items_per_s" in row:
+            row[key] = round(generations / row["items_per_s"] / 3600, 4)
+            row["floor_hours"] = (
+                round(floor_hours(generations, row["batch_size"], new_tokens, step_bytes, bandwidth), 3) if bandwidth else None
+            )
+    return bandwidth
 
 
 def _divergence(a: list[int], b: list[int]) -> int:

@@ -9,36 +9,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
+from salmonn_helpers import INPUTS, build_model
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "parity"))
-from salmonn_helpers import INPUTS, build_model, read_fixture_info  # noqa: E402
-
-from audiorepro.audio import load_audio  # noqa: E402
-from audiorepro.models.base import DecodingConfig  # noqa: E402
+from audiorepro.audio import load_audio
+from audiorepro.models.base import DecodingConfig
 
 pytestmark = pytest.mark.gpu
 
 
-@pytest.fixture(autouse=True)
-def _needs_cuda():
-    # a fixture, not a skipif mark: without --run-gpu the gpu marker's reason (how to run) is shown
-    if not torch.cuda.is_available():
-        pytest.skip("--run-gpu was given but there is no CUDA device")
-
-
-@pytest.fixture(scope="module")
-def root(fixtures_dir):
-    return fixtures_dir / "salmonn_parity"
-
-
-@pytest.fixture(scope="module")
-def fixture_info(root):
-    return read_fixture_info(root)
 
 
 def _inputs(root, fixture_info):

@@ -1,9 +1,12 @@
 """Shared by the SALMONN parity tests (and the GPU tests that reuse the fixture): the model built
-from the tiny golden fixture, its three input clips and its fixture.json."""
+from the tiny golden fixture, its three input clips, its fixture.json, and the `root` and
+`fixture_info` fixtures (imported by tests/parity/conftest.py and tests/gpu/conftest.py)."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 INPUTS = ["speech_16k", "synth_16k", "stereo_44k"]
 
@@ -11,6 +14,16 @@ INPUTS = ["speech_16k", "synth_16k", "stereo_44k"]
 def read_fixture_info(root) -> dict:
     """fixture.json: the prompt and the ids recorded by running the original SALMONN code."""
     return json.loads((root / "fixture.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def root(fixtures_dir):
+    return fixtures_dir / "salmonn_parity"
+
+
+@pytest.fixture(scope="module")
+def fixture_info(root):
+    return read_fixture_info(root)
 
 
 def build_model(root, **options):
