@@ -51,5 +51,17 @@ class WriteError(AudioreproError):
         super().__init__(f"{path}: cannot write: {reason}{f' [{code}]' if code else ''}; the file is left as it was")
 
 
+class BusyError(AudioreproError):
+    """Another process is writing the same output file (a second terminal or job on the same run):
+    names the file and the process, so the user waits or stops one rather than merging two."""
+
+    def __init__(self, path: str | Path, holder: str):
+        self.path, self.holder = Path(path), holder
+        super().__init__(
+            f"{path}: {holder} is writing this file now; wait for it to finish or stop it, then rerun "
+            "(two writers would record the same items twice)"
+        )
+
+
 class NotComputable(AudioreproError):
     """A value cannot be computed here (for example SPICE without the CoreNLP 3.6.0 jars)."""

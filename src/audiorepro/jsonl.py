@@ -5,20 +5,24 @@ line (a crash mid-write) is detected on read and dropped, never parsed as data. 
 is a complete JSON object but lacks its newline (a file edited by hand, or a write cut just before
 the newline) is a valid record: a prefix of a JSON object is never itself a JSON object, so it
 cannot be a torn write. A failed write (disk full, quota, read-only folder) raises WriteError
-naming the file, and leaves the file as it was before."""
+naming the file, and leaves the file as it was before. One process appends to a file at a time
+(`sole_writer`): a second one stops with a message naming the first."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import InputError, WriteError
+from .errors import BusyError, InputError, WriteError
 
 
 @contextmanager
@@ -202,6 +206,35 @@ def append_jsonl(path: str | Path, records: Iterable[dict]) -> None:
                 raise
     except OSError as e:
         raise WriteError(path, e) from e
+
+
+@contextmanager
+def sole_writer(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on `.<name>.lock` beside `path` while this process appends to `path`. A second
+    process (another terminal or job on the same run) gets BusyError naming the holder, instead of
+    both appending the same items. The kernel drops the lock when its holder exits, however it
+    exits (SIGKILL too), so a killed run leaves no stale lock; the text in the file only names the
+    holder in the message. flock, not a pid file: it needs no clean-up and no liveness guess."""
+    path = Path(path)
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise WriteError(lock_path, e) from e
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 1024, 0).decode("utf-8", "replace").strip() or "another process"
+            raise BusyError(path, holder) from None
+        command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200] if sys.argv else "python"
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} (`{command}`, since {since})".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict]) -> None:

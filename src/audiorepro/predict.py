@@ -22,7 +22,15 @@ from pathlib import Path
 from .audio import audio_info, load_clip
 from .checksums import sha256_file
 from .errors import AudioreproError, InputError
-from .jsonl import append_jsonl, atomic_write_json, check_unique_ids, iter_jsonl, read_json, repair_torn_tail
+from .jsonl import (
+    append_jsonl,
+    atomic_write_json,
+    check_unique_ids,
+    iter_jsonl,
+    read_json,
+    repair_torn_tail,
+    sole_writer,
+)
 from .layout import PREDICT_META, item_stats_path, predictions_path, run_dir, shard_predictions_path
 from .models.base import AudioLanguageModel, DecodingConfig, GenerationRequest
 from .paths import data_root
@@ -211,113 +219,115 @@ def predict_task(
     examples = shard.take(examples)
 
     out = predictions_file(task, run, shard)
-    meta_path = out.parent / PREDICT_META
-    model_desc = model.describe()
-    fingerprint = _fingerprint(model.identity(), decoding, prompts_sha)
-    if restart:
-        discard_predictions(task.suite, task.name, run)
-    if meta_path.exists() and any(out.parent.glob("predictions*.jsonl")):
-        old = read_json(meta_path)
-        if old.get("fingerprint") != fingerprint:
-            raise AudioreproError(
-                f"{out.parent}: existing predictions were made with another model (weights, options or wrapper "
-                "version), decoding or prompts (the fingerprint in predict_meta.json differs). Rerun with "
-                "--restart to discard them, or pass different --model-arg options so the run gets its own folder."
-            )
-    atomic_write_json(
-        meta_path,
-        {
-            "task": task.name,
-            "task_version": task.version,
-            "model": model_desc,
-            "decoding": decoding.to_dict(),
-            "decoding_overrides": _set_overrides(decoding_overrides),
-            "prompts_sha256": prompts_sha,
-            "examples_sha256": sha256_file(examples_file),
-            "fingerprint": fingerprint,
-            "request_fingerprint": _request_fingerprint(task, model.name, examples_file, prompts, decoding_overrides),
-            "batch_size": batch_size,
-        },
-    )
+    # one process per predictions file: a second run on the same folder stops here, naming the first
+    with sole_writer(out):
+        meta_path = out.parent / PREDICT_META
+        model_desc = model.describe()
+        fingerprint = _fingerprint(model.identity(), decoding, prompts_sha)
+        if restart:
+            discard_predictions(task.suite, task.name, run)
+        if meta_path.exists() and any(out.parent.glob("predictions*.jsonl")):
+            old = read_json(meta_path)
+            if old.get("fingerprint") != fingerprint:
+                raise AudioreproError(
+                    f"{out.parent}: existing predictions were made with another model (weights, options or wrapper "
+                    "version), decoding or prompts (the fingerprint in predict_meta.json differs). Rerun with "
+                    "--restart to discard them, or pass different --model-arg options so the run gets its own folder."
+                )
+        atomic_write_json(
+            meta_path,
+            {
+                "task": task.name,
+                "task_version": task.version,
+                "model": model_desc,
+                "decoding": decoding.to_dict(),
+                "decoding_overrides": _set_overrides(decoding_overrides),
+                "prompts_sha256": prompts_sha,
+                "examples_sha256": sha256_file(examples_file),
+                "fingerprint": fingerprint,
+                "request_fingerprint": _request_fingerprint(task, model.name, examples_file, prompts, decoding_overrides),
+                "batch_size": batch_size,
+            },
+        )
 
-    removed = repair_torn_tail(out)
-    if removed:
-        print(f"[predict] {out}: dropped a torn last line ({removed} bytes) left by an interrupted run")
-    done = set(merged_predictions(task.suite, task.name, run))
-    todo = [e for e in examples if e.id not in done]
-    if not todo:
+        removed = repair_torn_tail(out)
+        if removed:
+            print(f"[predict] {out}: dropped a torn last line ({removed} bytes) left by an interrupted run")
+        done = set(merged_predictions(task.suite, task.name, run))
+        todo = [e for e in examples if e.id not in done]
+        if not todo:
+            report_audio_notes(task, out, model.max_audio_seconds)
+            return out
+
+        # Load audio lazily per batch, but check every file up front: a missing file should stop the
+        # run before hours of GPU time, not in the middle.
+        for e in todo:
+            path = _resolve_audio(e)
+            if path is not None and not Path(path).is_file():
+                raise InputError(path, f"audio file of example {e.id!r} not found")
+
+        requests = [GenerationRequest(id=e.id, prompt=prompts[e.id], audio=None, audio_path=_resolve_audio(e), meta=e.meta) for e in todo]
+        by_id = {e.id: e for e in todo}
+        lengths = {r.id: _length_hint(by_id[r.id], r) for r in requests}
+        requests.sort(key=lambda r: (lengths[r.id], r.id))
+        post = [POSTPROCESSORS[name] for name in task.postprocess]
+
+        def load(batch: list[GenerationRequest]) -> tuple[list[GenerationRequest], dict[str, list[str]]]:
+            """The batch with its audio (and the model's prepare_batch features), and each clip's notes."""
+            notes: dict[str, list[str]] = {}
+            for r in batch:
+                e = by_id[r.id]
+                if r.audio_path is not None:
+                    clip = load_clip(
+                        r.audio_path,
+                        offset=e.audio_offset,
+                        duration=e.audio_duration,
+                        max_seconds=model.max_audio_seconds,
+                    )
+                    r.audio, notes[r.id] = clip.samples, clip.notes
+            model.prepare_batch(batch, decoding)
+            return batch, notes
+
+        batches = [requests[start : start + batch_size] for start in range(0, len(requests), batch_size)]
+        bar = _progress(total=len(examples), initial=len(examples) - len(todo), desc=f"{task.name} [{run}]", enabled=progress)
+        try:
+            # the next batches are loaded and featurised in background threads while this one generates
+            for batch, notes in prefetched(batches, load, depth=prefetch):
+                if decoding.seed is not None:
+                    _seed_everything(decoding.seed, batch[0].id)
+                t0 = time.perf_counter()
+                results = model.generate(batch, decoding)
+                elapsed = time.perf_counter() - t0
+                if len(results) != len(batch):
+                    raise AudioreproError(f"model {model.name} returned {len(results)} results for {len(batch)} requests")
+                records = []
+                for r, res in zip(batch, results, strict=True):
+                    text = res.text
+                    for fn in post:
+                        text = fn(text)
+                    records.append(
+                        Prediction(
+                            id=r.id,
+                            output=text,
+                            raw_output=res.raw_text,
+                            n_tokens=len(res.token_ids),
+                            finish_reason=res.finish_reason,
+                            seconds=round(elapsed / len(batch), 4),
+                            audio_notes=notes.get(r.id, []),
+                        ).to_dict()
+                    )
+                if task.record:
+                    # before the predictions, so an item counted as done always has its statistics
+
+                    record_item_stats(model, batch, results, task.record, item_stats_path(out))
+                for r in batch:
+                    r.audio = r.features = None  # free memory
+                append_jsonl(out, records)
+                bar.update(len(batch))
+        finally:
+            bar.close()
         report_audio_notes(task, out, model.max_audio_seconds)
         return out
-
-    # Load audio lazily per batch, but check every file up front: a missing file should stop the
-    # run before hours of GPU time, not in the middle.
-    for e in todo:
-        path = _resolve_audio(e)
-        if path is not None and not Path(path).is_file():
-            raise InputError(path, f"audio file of example {e.id!r} not found")
-
-    requests = [GenerationRequest(id=e.id, prompt=prompts[e.id], audio=None, audio_path=_resolve_audio(e), meta=e.meta) for e in todo]
-    by_id = {e.id: e for e in todo}
-    lengths = {r.id: _length_hint(by_id[r.id], r) for r in requests}
-    requests.sort(key=lambda r: (lengths[r.id], r.id))
-    post = [POSTPROCESSORS[name] for name in task.postprocess]
-
-    def load(batch: list[GenerationRequest]) -> tuple[list[GenerationRequest], dict[str, list[str]]]:
-        """The batch with its audio (and the model's prepare_batch features), and each clip's notes."""
-        notes: dict[str, list[str]] = {}
-        for r in batch:
-            e = by_id[r.id]
-            if r.audio_path is not None:
-                clip = load_clip(
-                    r.audio_path,
-                    offset=e.audio_offset,
-                    duration=e.audio_duration,
-                    max_seconds=model.max_audio_seconds,
-                )
-                r.audio, notes[r.id] = clip.samples, clip.notes
-        model.prepare_batch(batch, decoding)
-        return batch, notes
-
-    batches = [requests[start : start + batch_size] for start in range(0, len(requests), batch_size)]
-    bar = _progress(total=len(examples), initial=len(examples) - len(todo), desc=f"{task.name} [{run}]", enabled=progress)
-    try:
-        # the next batches are loaded and featurised in background threads while this one generates
-        for batch, notes in prefetched(batches, load, depth=prefetch):
-            if decoding.seed is not None:
-                _seed_everything(decoding.seed, batch[0].id)
-            t0 = time.perf_counter()
-            results = model.generate(batch, decoding)
-            elapsed = time.perf_counter() - t0
-            if len(results) != len(batch):
-                raise AudioreproError(f"model {model.name} returned {len(results)} results for {len(batch)} requests")
-            records = []
-            for r, res in zip(batch, results, strict=True):
-                text = res.text
-                for fn in post:
-                    text = fn(text)
-                records.append(
-                    Prediction(
-                        id=r.id,
-                        output=text,
-                        raw_output=res.raw_text,
-                        n_tokens=len(res.token_ids),
-                        finish_reason=res.finish_reason,
-                        seconds=round(elapsed / len(batch), 4),
-                        audio_notes=notes.get(r.id, []),
-                    ).to_dict()
-                )
-            if task.record:
-                # before the predictions, so an item counted as done always has its statistics
-
-                record_item_stats(model, batch, results, task.record, item_stats_path(out))
-            for r in batch:
-                r.audio = r.features = None  # free memory
-            append_jsonl(out, records)
-            bar.update(len(batch))
-    finally:
-        bar.close()
-    report_audio_notes(task, out, model.max_audio_seconds)
-    return out
 
 
 def count_audio_notes(predictions) -> dict[str, int]:
