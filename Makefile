@@ -25,7 +25,7 @@ NPROC_FLAG = $(if $(filter-out 1,$(NPROC)),--nproc $(NPROC))
 
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup test test-slow lint demo compare clean distclean lock docker-build docker-lint bench
+.PHONY: help setup test test-slow test-gpu lint demo compare clean distclean lock docker-build docker-lint bench
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
@@ -42,6 +42,9 @@ test: setup ## the default test run (slow, network and GPU tests are skipped wit
 
 test-slow: setup ## also the slow tests
 	$(PYTEST) -q --run-slow
+
+test-gpu: setup ## the GPU tests (parity fixture on CUDA fp32, device_map, throughput); real checkpoints: see tests/gpu/
+	$(PYTEST) -q --run-gpu tests/gpu
 
 lint: setup ## ruff + hadolint
 	$(VENV)/bin/ruff check src tests

@@ -11,7 +11,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 _OPT_IN = {
     "slow": ("--run-slow", "AUDIOREPRO_RUN_SLOW", "slow test: run with --run-slow or AUDIOREPRO_RUN_SLOW=1"),
-    "gpu": ("--run-gpu", "AUDIOREPRO_RUN_GPU", "needs a CUDA GPU and real checkpoints: run with --run-gpu"),
+    "gpu": ("--run-gpu", "AUDIOREPRO_RUN_GPU", "needs a CUDA GPU (some tests also real checkpoints): run with --run-gpu or make test-gpu"),
     "network": ("--run-network", "AUDIOREPRO_RUN_NETWORK", "needs network downloads: run with --run-network"),
 }
 
