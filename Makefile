@@ -58,7 +58,8 @@ compare: setup ## re-compare a suite's existing scores with expected/ (SUITE=tab
 	$(AUDIOREPRO) report --suite $(or $(SUITE),table3)
 
 clean: ## remove runs/ and generated reports (keeps cache/ with downloads and converted weights)
-	rm -rf runs reports/demo reports/table3 reports/sakura reports/sakura-text reports/prior
+	rm -rf runs
+	find reports -mindepth 1 -maxdepth 1 ! -name example -exec rm -rf {} +
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean ## also remove .venv and cache/
