@@ -110,6 +110,46 @@ def test_cut_download_without_length_is_not_locked_and_resumes(root, capsys):
     assert lock["files"]["toy/file.bin"]["sha256"] == PAYLOAD_SHA
 
 
+def test_a_second_fetch_of_a_file_being_downloaded_stops_and_keeps_the_first_ones_part(root, capsys):
+    """Two `make fetch-...` (or two runs) at once: both would append to one .part, the checksum
+    would fail, and the .part (gigabytes of progress) would be deleted. The second stops instead,
+    naming the first; the first's .part is untouched and its next fetch resumes it."""
+    import subprocess
+    import sys
+
+    from fault_support import REPO
+
+    data = root / "toy-data"
+    part = data / "file.bin.part"
+    data.mkdir()
+    part.write_bytes(PAYLOAD[:CUT_AT])  # the first download's progress so far
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom audiorepro.jsonl import sole_writer\n"
+         "with sole_writer(sys.argv[1]):\n    print('holding', flush=True)\n    time.sleep(120)\n", str(part)],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with Host() as host:
+            host.honest = True
+            _manifest(root, f"access: public\nsource: {{type: url}}\nlocal_root: {data}\n"
+                            f"files:\n  - {{path: file.bin, url: '{host.url}', sha256: {PAYLOAD_SHA}}}\n")  # fmt: skip
+            result = run_cli(capsys, "fetch", "toy")
+            assert result.rc == 1
+            assert result.err.splitlines()[0].startswith(f"error: {part}: pid {holder.pid} ")
+            assert host.ranges == []  # nothing was requested
+            assert part.read_bytes() == PAYLOAD[:CUT_AT]
+            holder.kill()
+            holder.wait()
+            again = run_cli(capsys, "fetch", "toy")
+        assert again.rc == 0, again.err
+        assert host.ranges == [f"bytes={CUT_AT}-"]  # the first one's bytes were kept and resumed
+        assert (data / "file.bin").read_bytes() == PAYLOAD
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_status_verify_rehashes_a_file_with_unchanged_size_and_mtime(root, capsys):
     data = root / "toy-data"
     data.mkdir()

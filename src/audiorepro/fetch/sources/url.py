@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ...checksums import verify_file
 from ...errors import AudioreproError, ChecksumMismatch, InputError
+from ...jsonl import sole_writer
 from ...manifests import FileEntry, Manifest
 from ..lock import expected_checksum
 
@@ -37,10 +38,19 @@ def download_url(
     With no sha256, size or md5 to check against (a trust-on-first-use file), the download only
     counts as complete when the server said how long the file is and that many bytes arrived;
     otherwise it fails and keeps the .part, rather than lock a cut file as the trusted one."""
-    from tqdm import tqdm  # lazy: about 50 ms (a sixth of the CLI start-up), needed only when downloading
-
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    # one download per file: a second fetch of it (another terminal or job) would append to the
+    # same .part, fail the checksum and delete the first one's progress
+    with sole_writer(part):
+        return _download_into(url, dest, part, sha256=sha256, size=size, md5=md5, retries=retries, timeout=timeout)
+
+
+def _download_into(
+    url: str, dest: Path, part: Path, *, sha256: str | None, size: int | None, md5: str | None, retries: int, timeout: float
+) -> str:
+    from tqdm import tqdm  # lazy: about 50 ms (a sixth of the CLI start-up), needed only when downloading
+
     server_total: int | None = None  # the file's length as the server reported it
     for attempt in range(retries + 1):
         have = part.stat().st_size if part.exists() else 0
