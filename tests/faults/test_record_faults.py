@@ -96,3 +96,41 @@ def test_last_record_without_final_newline_is_scored_and_kept_by_resume(workspac
     lines = out.read_text().splitlines(keepends=True)
     assert [json.loads(line)["id"] for line in lines] == ["a", "b"]  # kept, not predicted again
     assert lines[-1].endswith("\n")
+
+
+def _asr_cell(workspace) -> dict:
+    document = json.loads((workspace / "reports" / "demo" / "compare.json").read_text())
+    cells = [c for cmp in document["comparisons"] if cmp["model"] == "cascade" for c in cmp["cells"]]
+    return next(c for c in cells if c["task"] == "demo-asr")
+
+
+def test_compare_does_not_take_a_scores_json_older_than_the_predictions_it_sits_beside(workspace, capsys):
+    """Found on a fresh clone: a hand-edited predictions.jsonl made `score` (and `make demo`) fail,
+    the old scores.json stayed, and `make compare SUITE=demo` turned the failed cell back into
+    'reproduced' with the old WER. A scores.json made from other predictions is not a result."""
+    runs = workspace / "runs"
+    clip = write_wav(workspace / "audio" / "a.wav", tone(0.5))
+    asr_examples(runs, {"a": clip, "b": clip})
+    out = write_jsonl(runs / "demo" / "demo-asr" / "cascade" / "predictions.jsonl", [prediction("a", "a b"), prediction("b", "a b")])
+    select = ("--suite", "demo", "--tasks", "demo-asr", "--models", "cascade")
+    assert run_cli(capsys, "score", *select).rc == 0
+    assert run_cli(capsys, "compare", "--suite", "demo").rc == 0
+    assert _asr_cell(workspace)["ours"]["value"] == 0.0  # both transcripts right: 0% WER
+
+    write_jsonl(out, [prediction("a", "a b"), prediction("b", "a b"), prediction("not-an-example", "a b")])
+    assert run_cli(capsys, "score", *select).rc == 2  # the foreign id is refused ...
+    result = run_cli(capsys, "compare", "--suite", "demo")  # ... and its old score is not taken
+
+    assert result.rc == 0
+    ours = _asr_cell(workspace)["ours"]
+    assert ours["status"] == "failed" and ours["value"] is None
+    assert ours["reason"] == (
+        f"{out.parent / 'scores.json'}: made from other predictions or examples than the run folder holds now; "
+        "rerun `audiorepro score --suite demo --tasks demo-asr --models cascade`"
+    )
+
+    write_jsonl(out, [prediction("a", "a b"), prediction("b", "x y")])  # an edit, never rescored
+    assert run_cli(capsys, "compare", "--suite", "demo").rc == 0
+    assert _asr_cell(workspace)["ours"]["status"] == "failed"
+    assert run_cli(capsys, "score", *select).rc == 0 and run_cli(capsys, "compare", "--suite", "demo").rc == 0
+    assert _asr_cell(workspace)["ours"]["value"] == 50.0  # rescored: 2 substitutions in 4 words

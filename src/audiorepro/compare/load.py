@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import metrics, scale, stats
+from ..checksums import sha256_file
 from ..errors import InputError
 from ..expected import Cell, ExpectedTable, load_results_set
 from ..jsonl import read_json
+from ..layout import EXAMPLES
 from ..judge.deviations import is_reference_judge, judge_deviations
 from ..paths import runs_dir
 from ..scale import Scale
@@ -111,6 +113,24 @@ def _read_scores(path: Path) -> dict:
     return scores
 
 
+def _scored_from_other_inputs(path: Path, suite: str, task: str, model: str, provenance: dict) -> str:
+    """Why scores.json no longer stands for the run folder it sits in ('' when it does): its
+    provenance holds the sha256 of the examples and predictions it was made from, and a failed
+    `score` or a hand edit since leaves an old scores.json beside other predictions."""
+    if "predictions_sha256" not in provenance:  # an older scores.json: nothing to check against
+        return ""
+    examples = path.parent.parent / EXAMPLES
+    now = {p.name: sha256_file(p) for p in sorted(path.parent.glob("predictions*.jsonl"))}
+    if provenance["predictions_sha256"] == now and provenance.get("examples_sha256") == (
+        sha256_file(examples) if examples.exists() else None
+    ):
+        return ""
+    return (
+        f"{path}: made from other predictions or examples than the run folder holds now; "
+        f"rerun `audiorepro score --suite {suite} --tasks {task} --models {model}`"
+    )
+
+
 def load_run_results(suite: str, table: ExpectedTable, root: Path | None = None) -> Results:
     """Every runs/<suite>/<task>/<model>/scores.json, mapped onto the table's cells."""
     root = Path(root) if root is not None else runs_dir()
@@ -133,7 +153,11 @@ def load_run_results(suite: str, table: ExpectedTable, root: Path | None = None)
             mr.warnings.append(stale)
         if not any(d.get("name") == "judge" and d.get("task") == task for d in mr.deviations):
             mr.deviations += [{"task": task, **d} for d in _judge_deviations(provenance)]
+        outdated = _scored_from_other_inputs(path, suite, task, model, provenance)
         for cell in cells_by_task.get(task, []):
+            if outdated:
+                mr.cells[cell.id] = Measured(status="failed", reason=outdated, source=str(path))
+                continue
             metric = scores["metrics"].get(cell.metric)
             if metric is None and scores.get("main_metric") == cell.metric:
                 metric = {"value": scores.get("value"), "ci": scores.get("ci"), "n": scores.get("n")}
