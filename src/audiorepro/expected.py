@@ -25,7 +25,8 @@ SUITE_TABLES: dict[str, str] = {"table3": "table3", "table4": "table4", "sakura"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # no .nan or .inf: an infinite tolerance passes every cell, a NaN value fails it
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _as_list(v: Any) -> Any:
