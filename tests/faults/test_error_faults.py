@@ -107,3 +107,25 @@ def test_mistyped_decoding_override_fails_before_the_model_loads(workspace, caps
     assert result.error_line == "--decoding: max_new_tokens: Input should be a valid integer (got 'sixty')"
     assert not (runs / "demo" / "demo-asr" / "toy").exists()
 
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        # found on a fresh clone: accepted, so a rerun reached generate(); 0 new tokens would be
+        # an empty answer per item, scored as a real (terrible) number
+        ("max_new_tokens=-1", "max_new_tokens: Input should be greater than or equal to 1 (got -1)"),
+        ("max_new_tokens=0", "max_new_tokens: Input should be greater than or equal to 1 (got 0)"),
+        ("num_beams=0", "num_beams: Input should be greater than or equal to 1 (got 0)"),
+        ("top_p=1.5", "top_p: Input should be less than or equal to 1 (got 1.5)"),
+    ],
+)
+def test_an_out_of_range_decoding_override_fails_before_the_model_loads(workspace, capsys, setting, message):
+    runs = workspace / "runs"
+    asr_examples(runs, {"a": write_wav(workspace / "audio" / "a.wav", tone(0.5))})
+
+    result = run_cli(capsys, "predict", *SELECT, "--decoding", setting, "--no-progress")
+
+    assert result.rc == 2
+    assert result.error_line == f"--decoding: {message}"
+    assert not (runs / "demo" / "demo-asr" / "toy").exists()

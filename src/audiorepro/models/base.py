@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, get_type_hints
 
 import numpy as np
-from pydantic import ConfigDict, ValidationError, create_model
+from pydantic import ConfigDict, Field, ValidationError, create_model
 
 from ..errors import AudioreproError
 from ..provenance import Deviation
@@ -65,13 +65,26 @@ def _check_types(settings: dict[str, Any]) -> None:
         raise ValueError("; ".join(problems)) from None
 
 
+# Ranges generate() accepts: outside them it raises deep in a batch, or (max_new_tokens=0) gives
+# every item an empty answer that would be scored as a real number.
+_RANGES: dict[str, dict[str, float]] = {
+    "num_beams": {"ge": 1},
+    "max_new_tokens": {"ge": 1},
+    "min_new_tokens": {"ge": 0},
+    "temperature": {"ge": 0},
+    "top_p": {"gt": 0, "le": 1},
+    "top_k": {"ge": 0},
+    "repetition_penalty": {"gt": 0},
+}
+
+
 @lru_cache(maxsize=1)
 def _settings_model():
     hints = get_type_hints(DecodingConfig)
     return create_model(
         "DecodingSettings",
         __config__=ConfigDict(extra="forbid", strict=True),
-        **{name: (hint, None) for name, hint in hints.items()},
+        **{name: (hint, Field(None, **_RANGES.get(name, {}))) for name, hint in hints.items()},
     )
 
 
