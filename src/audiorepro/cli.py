@@ -14,7 +14,7 @@ from .compare.cli import (
     add_compare_arguments,
     add_compare_prior_arguments,
 )
-from .distributed import launch, strip_nproc
+from .distributed import die_with_launcher, launch, strip_nproc
 from .errors import AudioreproError, InputError
 from .fetch import add_fetch_arguments
 from .infer import add_infer_arguments
@@ -259,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    die_with_launcher()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import signal
 import sys
 from dataclasses import dataclass
 
@@ -131,6 +132,26 @@ def current_group() -> Group:
     return Group(DistEnv.from_environ())
 
 
+# Set by `launch` for its ranks: the pid they must not outlive.
+LAUNCHER_PID = "AUDIOREPRO_LAUNCHER_PID"
+
+
+def die_with_launcher() -> None:
+    """In a rank that `launch` started: be killed when the launcher dies. torchrun starts each rank
+    in its own session, so a SIGKILL of `make demo NPROC=2` (or a closed terminal) misses the
+    ranks, which go on writing their shards until their next collective call (found on a fresh
+    clone: a rerun then predicted the same items and the task failed on duplicate ids)."""
+    launcher = os.environ.pop(LAUNCHER_PID, None)  # popped: not inherited by what this rank starts
+    if launcher is None or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1  # <linux/prctl.h>
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != int(launcher):  # it died before the line above
+        os._exit(1)
+
+
 def launch(argv: list[str], nproc: int) -> int:
     """Run `audiorepro <argv>` as `nproc` ranks on this machine through torchrun's launcher API
     (what `torchrun --standalone --nproc-per-node N` does); return the exit code."""
@@ -157,6 +178,7 @@ def launch(argv: list[str], nproc: int) -> int:
         monitor_interval=0.5,
     )
     print(f"[audiorepro] launching {nproc} ranks: audiorepro {' '.join(argv)}", flush=True)
+    os.environ[LAUNCHER_PID] = str(os.getpid())  # for the ranks only (die_with_launcher)
     try:
         elastic_launch(config, entrypoint=sys.executable)("-m", "audiorepro.cli", *argv)
     except ChildFailedError as e:
@@ -171,6 +193,8 @@ def launch(argv: list[str], nproc: int) -> int:
     except SignalException as e:  # Ctrl-C or a scheduler's SIGTERM: torchrun has stopped the ranks
         print(f"audiorepro: {e}; rerun the same command to resume", file=sys.stderr)
         return 130
+    finally:
+        os.environ.pop(LAUNCHER_PID, None)
     return 0
 
 

@@ -122,6 +122,49 @@ def test_killed_run_resumes_with_another_number_of_ranks(tmp_path, reference, mo
     assert (tmp_path / "runs" / "demo" / "demo-asr" / "toy" / "predictions.jsonl").is_file()
 
 
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (an orphan's parent may never reap it)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_ranks_die_with_a_killed_launcher_and_one_rank_resumes_without_duplicates(tmp_path, reference, monkeypatch):
+    """Found on a fresh clone: `make demo NPROC=2` killed with SIGKILL (or its terminal closed)
+    left both ranks running, since torchrun starts them in their own session; a `make demo` rerun
+    then predicted the same items as the orphans, and the task failed on duplicate ids from then on."""
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    proc = subprocess.Popen([*RUN, "--nproc", "2"], env=_env(tmp_path, delay=2.0, TOY_MODEL_PID_DIR=str(pid_dir)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while not all((pid_dir / f"rank{r}.pid").exists() for r in (0, 1)):
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            pytest.fail("the ranks did not start")
+        time.sleep(0.05)
+    time.sleep(0.5)  # both pid files complete
+    ranks = [int((pid_dir / f"rank{r}.pid").read_text()) for r in (0, 1)]
+    proc.kill()
+    proc.wait()
+
+    # each rank is 12 s from its next barrier (3 items of 2 + 2 s): without the fix they live on
+    deadline = time.time() + 3
+    while any(_alive(pid) for pid in ranks) and time.time() < deadline:
+        time.sleep(0.1)
+    alive = [pid for pid in ranks if _alive(pid)]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, "ranks outlived their killed launcher"
+
+    for key, value in _env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    assert main(RUN[3:]) == 0
+    assert _outputs(tmp_path) == reference
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

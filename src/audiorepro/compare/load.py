@@ -11,8 +11,8 @@ from ..checksums import sha256_file
 from ..errors import InputError
 from ..expected import Cell, ExpectedTable, load_results_set
 from ..jsonl import read_json
-from ..layout import EXAMPLES
 from ..judge.deviations import is_reference_judge, judge_deviations
+from ..layout import EXAMPLES
 from ..paths import runs_dir
 from ..scale import Scale
 from ..tasks import load_task
