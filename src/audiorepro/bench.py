@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import load_audio
+from .errors import AudioreproError
 from .jsonl import atomic_write_json, atomic_write_text
 from .models.base import DecodingConfig, GenerationRequest
 from .models.placement import resolve_device
@@ -619,7 +620,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=2, help="CPU: runs per setting, the fastest is kept")
     p.add_argument("--out", type=Path, default=None, help="folder for bench_<device>.json/.md (default reports/bench)")
     args = p.parse_args(argv)
-    device = resolve_device(args.device)
+    _check_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except AudioreproError as e:
+        raise SystemExit(f"bench: {e}") from None
     out = args.out or reports_dir() / "bench"
     out.mkdir(parents=True, exist_ok=True)
     if device == "cpu":

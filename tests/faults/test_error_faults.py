@@ -9,6 +9,7 @@ import os
 import shutil
 
 import pytest
+import torch
 from fault_support import (
     asr_examples,
     files_under,
@@ -129,3 +130,31 @@ def test_an_out_of_range_decoding_override_fails_before_the_model_loads(workspac
     assert result.rc == 2
     assert result.error_line == f"--decoding: {message}"
     assert not (runs / "demo" / "demo-asr" / "toy").exists()
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        # found on a fresh clone: both were a torch traceback (RuntimeError, AssertionError)
+        ("cdua", "device 'cdua' is not a torch device (cpu, cuda, cuda:1, mps ...)"),
+        pytest.param(
+            "cuda",
+            "device 'cuda': torch sees no CUDA GPU here (torch.cuda.is_available() is False); "
+            "use device=cpu, or run where a GPU is visible",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is visible"),
+        ),
+    ],
+)
+def test_a_device_that_is_not_there_is_one_line_before_the_model_loads(workspace, capsys, device, message):
+    runs = workspace / "runs"
+    asr_examples(runs, {"a": write_wav(workspace / "audio" / "a.wav", tone(0.5))})
+
+    result = run_cli(
+        capsys, "predict", "--suite", "demo", "--tasks", "demo-asr", "--models", "cascade",
+        "--model-arg", f"device={device}", "--no-progress",
+    )
+
+    assert result.rc == 2
+    assert result.error_line == message
+    assert "Traceback" not in result.err
+    assert not (runs / "demo" / "demo-asr" / "cascade").exists()

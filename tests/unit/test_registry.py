@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from audiorepro.errors import AudioreproError
 from audiorepro.judge.matcher import OptionMatcherJudge
@@ -71,7 +72,12 @@ def test_preparers_and_judges_resolve_through_their_registries():
 
 
 def test_device_and_dtype_defaults():
-    assert resolve_device("cpu") == "cpu" and resolve_device("cuda:1") == "cuda:1"
+    assert resolve_device("cpu") == "cpu"
+    if torch.cuda.device_count() > 1:
+        assert resolve_device("cuda:1") == "cuda:1"
+    else:  # a GPU that is not there is a one-line error, not a torch traceback at load time
+        with pytest.raises(AudioreproError, match="device 'cuda:1': torch sees "):
+            resolve_device("cuda:1")
     assert resolve_device(None) == resolve_device("auto") in ("cpu", "cuda")
     # half precision only on an accelerator; each model names its GPU default
     assert resolve_dtype(None, "cpu", gpu_default="bfloat16", model="m") == "float32"

@@ -25,12 +25,26 @@ DTYPES = ("float32", "float16", "bfloat16")
 
 
 def resolve_device(device: str | None) -> str:
-    """None or "auto" -> "cuda" when torch sees a CUDA GPU, else "cpu"; anything else as given."""
-    if device not in (None, "auto"):
-        return device
+    """None or "auto" -> "cuda" when torch sees a CUDA GPU, else "cpu"; anything else as given,
+    once torch knows it and (for CUDA) sees that GPU: a typo or a missing GPU is one line here,
+    not a torch traceback from deep inside a model load."""
     import torch  # lazy: the scoring stages import this module's callers without torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise AudioreproError(f"device {device!r} is not a torch device (cpu, cuda, cuda:1, mps ...)") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise AudioreproError(
+                f"device {device!r}: torch sees no CUDA GPU here (torch.cuda.is_available() is False); "
+                "use device=cpu, or run where a GPU is visible"
+            )
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise AudioreproError(f"device {device!r}: torch sees {torch.cuda.device_count()} CUDA GPU(s)")
+    return device
 
 
 def resolve_dtype(dtype: str | None, device: str, *, gpu_default: str, model: str) -> str:
