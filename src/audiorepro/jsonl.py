@@ -110,22 +110,31 @@ def iter_jsonl(path: str | Path, *, drop_torn_tail: bool = False) -> Iterator[di
     lines = data.split(b"\n")
     complete, tail = lines[:-1], lines[-1]
     for lineno, raw in enumerate(complete, start=1):
-        if not raw.strip():
-            continue
-        try:
-            yield json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise InputError(path, f"line {lineno} is not valid JSON: {e}") from e
+        if raw.strip():
+            yield _record(path, lineno, raw)
     if tail.strip():
         if drop_torn_tail:
             record = _complete_record(tail)
             if record is not None:
                 yield record
             return
-        try:
-            yield json.loads(tail)
-        except ValueError as e:
-            raise InputError(path, f"line {len(lines)} is not valid JSON: {e}") from e
+        yield _record(path, len(lines), tail)
+
+
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+def _record(path: Path, lineno: int, raw: bytes) -> dict:
+    """One line as a record: a JSON object, or an error naming the file and the line (a hand
+    edit can leave an array or a string there, which every reader would fail on with a traceback)."""
+    try:
+        record = json.loads(raw)
+    except ValueError as e:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not UTF-8
+        raise InputError(path, f"line {lineno} is not valid JSON: {e}") from e
+    if not isinstance(record, dict):
+        kind = _JSON_KINDS.get(type(record), type(record).__name__)
+        raise InputError(path, f"line {lineno} is a JSON {kind}, not an object (one record a line)")
+    return record
 
 
 def _complete_record(raw: bytes) -> dict | None:

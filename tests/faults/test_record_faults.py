@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fault_support import (
     SAKURA_TASK,
     asr_examples,
@@ -134,3 +135,28 @@ def test_compare_does_not_take_a_scores_json_older_than_the_predictions_it_sits_
     assert _asr_cell(workspace)["ours"]["status"] == "failed"
     assert run_cli(capsys, "score", *select).rc == 0 and run_cli(capsys, "compare", "--suite", "demo").rc == 0
     assert _asr_cell(workspace)["ours"]["value"] == 50.0  # rescored: 2 substitutions in 4 words
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        # found on a fresh clone: AttributeError: 'list' object has no attribute 'get'
+        (b"[1, 2]", "line 2 is a JSON array, not an object (one record a line)"),
+        (b'"a b"', "line 2 is a JSON string, not an object (one record a line)"),
+        # bytes that are not UTF-8 (a file saved in another encoding): UnicodeDecodeError
+        (b'{"id": "b", "output": "\xe9t\xe9"}', "line 2 is not valid JSON: 'utf-8' codec can't decode byte 0xe9 in position 23: invalid continuation byte"),
+    ],
+)
+def test_a_predictions_line_that_is_not_a_json_object_names_the_file_and_line(workspace, capsys, line, problem):
+    runs = workspace / "runs"
+    clip = write_wav(workspace / "audio" / "a.wav", tone(0.5))
+    asr_examples(runs, {"a": clip, "b": clip})
+    out = runs / "demo" / "demo-asr" / "toy" / "predictions.jsonl"
+    out.parent.mkdir(parents=True)
+    out.write_bytes(json.dumps(prediction("a", "a b")).encode() + b"\n" + line + b"\n")
+
+    result = run_cli(capsys, "score", "--suite", "demo", "--tasks", "demo-asr", "--models", "toy")
+
+    assert result.rc == 2
+    assert result.error_line == f"{out}: {problem}"
+    assert not (out.parent / "scores.json").exists()
