@@ -119,13 +119,22 @@ def prepare_command(args) -> int:
     return 0
 
 
+def _models(args, command: str) -> list[str]:
+    """--models as a list; without one, `predict` and `score` did nothing and exited 0, which
+    reads as success (found on a fresh clone)."""
+    models = _csv(args.models)
+    if not models:
+        raise AudioreproError(f"--models is required for `{command}` (see `audiorepro models`)")
+    return models
+
+
 def predict_command(args) -> int:
 
     model_args = _key_values(args.model_arg, "--model-arg")
     decoding = _decoding(args.decoding)
     shard = Shard.parse(args.shard)
     tasks = select_tasks(args.suite, _csv(args.tasks))
-    for model_name in _csv(args.models) or []:
+    for model_name in _models(args, "predict"):
         run = run_name(model_name, model_args)
         pending = [
             t for t in tasks
@@ -157,16 +166,14 @@ def predict_command(args) -> int:
 def score_command(args) -> int:
 
     model_args = _key_values(args.model_arg, "--model-arg")
-    for model_name in _csv(args.models) or []:
+    for model_name in _models(args, "score"):
         for task in select_tasks(args.suite, _csv(args.tasks)):
             print(score_task(task, run_name(model_name, model_args), allow_partial=args.allow_partial, data_subset=args.subset))
     return 0
 
 
 def run_command(args) -> int:
-    models = _csv(args.models)
-    if not models:
-        raise AudioreproError("--models is required for `run` (see `audiorepro models`)")
+    models = _models(args, "run")
     result = run_suite(
         RunOptions(
             suite=args.suite,

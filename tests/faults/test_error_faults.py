@@ -158,3 +158,12 @@ def test_a_device_that_is_not_there_is_one_line_before_the_model_loads(workspace
     assert result.error_line == message
     assert "Traceback" not in result.err
     assert not (runs / "demo" / "demo-asr" / "cascade").exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "score", "run"])
+def test_a_stage_without_models_says_so_instead_of_doing_nothing(workspace, capsys, command):
+    """Found on a fresh clone: `audiorepro score --suite demo` (and predict) did nothing and exited 0."""
+    result = run_cli(capsys, command, "--suite", "demo")
+
+    assert result.rc == 2
+    assert result.error_line == f"--models is required for `{command}` (see `audiorepro models`)"
