@@ -44,6 +44,8 @@ test-slow: setup ## also the slow tests
 	$(PYTEST) -q --run-slow
 
 test-gpu: setup ## the GPU tests (parity fixture on CUDA fp32, device_map, throughput); real checkpoints: see tests/gpu/
+	@# without a GPU every test would skip and the target pass: say so and fail instead
+	@$(VENV)/bin/python -c 'import sys, torch; torch.cuda.is_available() or sys.exit("make test-gpu: torch sees no CUDA GPU here (torch.cuda.is_available() is False); run it on a CUDA machine (make test runs the CPU tests)")'
 	$(PYTEST) -q --run-gpu tests/gpu
 
 lint: setup ## ruff + hadolint

@@ -7,10 +7,12 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import subprocess
 
 import pytest
 import torch
 from fault_support import (
+    REPO,
     asr_examples,
     files_under,
     no_predictions,
@@ -167,3 +169,17 @@ def test_a_stage_without_models_says_so_instead_of_doing_nothing(workspace, caps
 
     assert result.rc == 2
     assert result.error_line == f"--models is required for `{command}` (see `audiorepro models`)"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is visible: make test-gpu runs the GPU tests")
+def test_make_test_gpu_without_a_gpu_fails_with_one_line():
+    """Found on a fresh clone: every GPU test skipped and `make test-gpu` exited 0, a green run
+    that measured nothing."""
+    done = subprocess.run(["make", "-s", "test-gpu"], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode != 0
+    assert done.stderr.splitlines()[0] == (
+        "make test-gpu: torch sees no CUDA GPU here (torch.cuda.is_available() is False); "
+        "run it on a CUDA machine (make test runs the CPU tests)"
+    )
+    assert "passed" not in done.stdout and "skipped" not in done.stdout
