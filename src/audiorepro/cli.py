@@ -57,6 +57,18 @@ def _decoding(pairs: list[str] | None) -> dict:
     return overrides
 
 
+def _at_least_one(text: str) -> int:
+    """argparse type of a count: `--limit -1` silently dropped the last example (a slice), and
+    `--batch-size 0` was a ValueError traceback once something was left to predict."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _add_selection(p: argparse.ArgumentParser, models: bool = True) -> None:
     p.add_argument("--suite", required=True, help="demo, table3, sakura, sakura-text")
     p.add_argument("--tasks", help="comma-separated task names (default: every task of the suite)")
@@ -67,8 +79,8 @@ def _add_selection(p: argparse.ArgumentParser, models: bool = True) -> None:
 
 
 def _add_predict_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--limit", type=int, help="only the first N examples (smoke runs)")
+    p.add_argument("--batch-size", type=_at_least_one, default=8)
+    p.add_argument("--limit", type=_at_least_one, help="only the first N examples (smoke runs)")
     p.add_argument("--shard", help="i/N: this process predicts every N-th example from i (torchrun sets it)")
     p.add_argument("--decoding", action="append", metavar="KEY=VALUE", help="decoding override, repeatable")
     p.add_argument("--restart", action="store_true", help="discard existing predictions instead of resuming")
@@ -230,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare", help="dataset items + task -> runs/<suite>/<task>/examples.jsonl")
     _add_selection(p, models=False)
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=_at_least_one)
     p.set_defaults(func=prepare_command)
 
     p = sub.add_parser("predict", help="examples -> predictions.jsonl (batched, resumable, shardable)")

@@ -183,3 +183,28 @@ def test_make_test_gpu_without_a_gpu_fails_with_one_line():
         "run it on a CUDA machine (make test runs the CPU tests)"
     )
     assert "passed" not in done.stdout and "skipped" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [
+        # found on a fresh clone: examples[:-1] predicted all but the last example, unasked
+        ("--limit", "-1", "must be at least 1, got -1"),
+        ("--limit", "0", "must be at least 1, got 0"),
+        # range(0, n, 0): a ValueError traceback once something is left to predict
+        ("--batch-size", "0", "must be at least 1, got 0"),
+    ],
+)
+def test_a_count_option_below_one_is_refused_while_parsing(workspace, capsys, option, value, problem):
+    runs = workspace / "runs"
+    asr_examples(runs, {"a": write_wav(workspace / "audio" / "a.wav", tone(0.5))})
+    capsys.readouterr()
+
+    from audiorepro.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["predict", *SELECT, option, value, "--no-progress"])
+
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"audiorepro predict: error: argument {option}: {problem}"
+    assert not (runs / "demo" / "demo-asr" / "toy").exists()
