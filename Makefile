@@ -53,7 +53,7 @@ lint: setup ## ruff + hadolint
 	$(VENV)/bin/hadolint Dockerfile
 
 demo: setup ## offline demo: real Whisper tiny.en + SmolLM2 on bundled LibriVox + TTS audio (NPROC=N ranks)
-	$(AUDIOREPRO) run --suite demo --models cascade $(NPROC_FLAG)
+	$(AUDIOREPRO) run --suite demo --models cascade $(DECODING_FLAGS) $(NPROC_FLAG)
 
 compare: setup ## re-compare a suite's existing scores with expected/ (SUITE=table3)
 	$(AUDIOREPRO) compare --suite $(or $(SUITE),table3)

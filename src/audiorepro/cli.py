@@ -106,9 +106,9 @@ def _judge_options(args) -> dict | None:
 
 def tasks_command(args) -> int:
     specs = list_tasks(args.suite)
-    if args.names:  # one name a line, for Make and scripts, where an empty list would run nothing
-        if not specs:
-            raise InputError(None, f"no task has suite {args.suite!r}; see `audiorepro tasks`")
+    if not specs:  # an empty list printed with exit 0 reads as "this suite has no tasks" (a typo)
+        raise InputError(None, f"no task has suite {args.suite!r}; see `audiorepro tasks`")
+    if args.names:  # one name a line, for Make and scripts
         print("\n".join(sorted(t.name for t in specs)))
         return 0
     for t in sorted(specs, key=lambda t: (t.suite, t.name)):

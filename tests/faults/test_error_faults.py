@@ -208,3 +208,11 @@ def test_a_count_option_below_one_is_refused_while_parsing(workspace, capsys, op
     assert stopped.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == f"audiorepro predict: error: argument {option}: {problem}"
     assert not (runs / "demo" / "demo-asr" / "toy").exists()
+
+
+def test_a_suite_that_does_not_exist_is_an_error_not_an_empty_list(workspace, capsys):
+    """Found on the fresh-clone audit: `audiorepro tasks --suite nosuch` printed nothing and exited 0."""
+    for argv in (("tasks", "--suite", "nosuch"), ("tasks", "--suite", "nosuch", "--names")):
+        result = run_cli(capsys, *argv)
+        assert result.rc == 2
+        assert result.error_line == "no task has suite 'nosuch'; see `audiorepro tasks`"

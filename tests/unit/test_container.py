@@ -87,3 +87,32 @@ def test_lock_file_is_hash_locked_and_excludes_torch_and_triton():
     for block in re.split(r"\n(?=[A-Za-z0-9_.-]+==)", lock.split("\n", 1)[1]):
         if re.match(r"[A-Za-z0-9_.-]+==", block):
             assert "--hash=sha256:" in block, block.splitlines()[0]
+
+
+def _dockerignore_patterns() -> list[str]:
+    lines = (REPO / ".dockerignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_build_context_leaves_out_the_big_local_folders_but_nothing_the_image_copies():
+    """Without a .dockerignore, `docker build` sends .venv, cache/ (checkpoints, datasets) and runs/
+    to the daemon (found on the fresh-clone audit). The Dockerfile's COPY sources must stay in."""
+    import fnmatch
+
+    patterns = _dockerignore_patterns()
+
+    def ignored(path: str) -> bool:
+        parts = path.strip("/").split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        return any(fnmatch.fnmatch(p, pat.removeprefix("**/")) or fnmatch.fnmatch(p, pat) for p in prefixes for pat in patterns)
+
+    for big in (".venv", "cache", "runs", ".git", ".venv-qwen-audio-chat"):
+        assert ignored(big), big
+    sources = []
+    for line in (REPO / "Dockerfile").read_text().splitlines():
+        match = re.match(r"\s*COPY\s+(?!--from)(.+)\s+\S+\s*$", line)
+        if match:
+            sources += match.group(1).split()
+    assert "src/" in sources and "data/" in sources, sources  # the parse found the COPY lines
+    for source in sources:
+        assert not ignored(source), f"{source} is copied by the Dockerfile but ignored by .dockerignore"

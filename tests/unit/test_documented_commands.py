@@ -190,3 +190,9 @@ def test_sakura_without_data_names_the_dataset_and_fails_without_a_usage_error(t
     assert "nothing could run" in result.stderr
     assert "usage:" not in output and "unrecognized arguments" not in output
     assert "load model" not in output  # no model is loaded when no task has data
+
+
+def test_make_demo_passes_decoding_to_its_run():
+    """Found on the fresh-clone audit: `make demo DECODING=beam` ignored DECODING and exited 0."""
+    [argv] = _expanded_audiorepro_lines(["demo", "DECODING=beam"])
+    assert argv[argv.index("--model-arg") + 1] == "decoding=beam"
