@@ -137,6 +137,25 @@ def test_compare_does_not_take_a_scores_json_older_than_the_predictions_it_sits_
     assert _asr_cell(workspace)["ours"]["value"] == 50.0  # rescored: 2 substitutions in 4 words
 
 
+def test_empty_and_cut_answers_are_named_in_the_cell_note_not_only_in_scores_json(workspace, capsys):
+    """Found on the fresh-clone audit: empty answers moved the demo WER from 4.23 to 12.68 and the
+    report showed only the number. The cell's note (shown in index.html and report.md) counts them."""
+    runs = workspace / "runs"
+    clip = write_wav(workspace / "audio" / "a.wav", tone(0.5))
+    asr_examples(runs, {"a": clip, "b": clip, "c": clip})
+    cut = {**prediction("c", "a b"), "finish_reason": "length"}
+    write_jsonl(runs / "demo" / "demo-asr" / "cascade" / "predictions.jsonl", [prediction("a", "a b"), prediction("b", ""), cut])
+    assert run_cli(capsys, "score", "--suite", "demo", "--tasks", "demo-asr", "--models", "cascade").rc == 0
+    assert run_cli(capsys, "compare", "--suite", "demo").rc == 0
+
+    ours = _asr_cell(workspace)["ours"]
+    assert ours["value"] == pytest.approx(100 * 2 / 6)  # the empty answer deletes both reference words
+    assert "1 of 3 answers empty (scored as given)" in ours["notes"]
+    assert "1 of 3 answers cut at max_new_tokens" in ours["notes"]
+    assert run_cli(capsys, "report", "--suite", "demo").rc == 0
+    assert "1 of 3 answers empty (scored as given)" in (workspace / "reports" / "demo" / "report.md").read_text()
+
+
 @pytest.mark.parametrize(
     ("line", "problem"),
     [

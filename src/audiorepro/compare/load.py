@@ -86,6 +86,25 @@ def _judge_deviations(provenance: dict) -> list[dict]:
     return judge_deviations("sakura", judge=", ".join(ids))
 
 
+def output_warnings(metric: dict | None, provenance: dict, n: int | None) -> list[str]:
+    """What in the outputs makes a number less than it looks, for the cell's note in the report:
+    empty answers (scored as given: a model that answers nothing gets a real-looking WER), answers
+    cut at max_new_tokens, and clips that were silent or cut to the model's window. scores.json
+    records them all; without this line only a reader of its JSON would see them (found on the
+    fresh-clone audit)."""
+    of = f" of {n}" if n else ""
+    warnings = []
+    empty = ((metric or {}).get("details") or {}).get("empty_predictions")
+    if empty:
+        warnings.append(f"{empty}{of} answers empty (scored as given)")
+    cut = (provenance.get("finish_reasons") or {}).get("length")
+    if cut:
+        warnings.append(f"{cut}{of} answers cut at max_new_tokens")
+    for note, count in sorted((provenance.get("audio_notes") or {}).items()):
+        warnings.append(f"{count}{of} clips {note}")
+    return warnings
+
+
 def _task_version_warning(task: str, scores: dict) -> str:
     """Results scored under another version of the task (its prompt, filter or metric changed
     since) are flagged: the numbers may not mean what the task means now."""
@@ -173,6 +192,7 @@ def load_run_results(suite: str, table: ExpectedTable, root: Path | None = None)
             measured = mr.cells[cell.id]
             # which items the number is over (split, pairing, 30 s cut ...), shown in the report
             extra = ([f"items: {items}"] if items else []) + (["another task version"] if stale else [])
+            extra += output_warnings(metric, provenance, scores.get("n"))
             measured.notes = "; ".join(x for x in (measured.notes, *extra) if x)
     return results
 
