@@ -119,8 +119,20 @@ def _fingerprint(model_identity: dict, decoding: DecodingConfig, prompts_sha: st
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _limited_examples(examples_file: Path, limit: int | None) -> list[Example]:
-    examples = load_examples(examples_file)
+def _what_changed(old_meta: dict, decoding: DecodingConfig, prompts_sha: str) -> str:
+    """Which part of the fingerprint moved, read off the old predict_meta.json: an edited
+    examples.jsonl used to be reported as "another model ... decoding or prompts"."""
+    changed = []
+    if old_meta.get("prompts_sha256") != prompts_sha:
+        changed.append("other prompts (examples.jsonl or the task's prompt changed)")
+    old_decoding = old_meta.get("decoding") or {}
+    moved = [f"{k} {old_decoding.get(k)!r} -> {v!r}" for k, v in decoding.to_dict().items() if old_decoding.get(k) != v]
+    if moved:
+        changed.append(f"another decoding ({', '.join(moved)})")
+    return " and ".join(changed) or "another model (weights, options or wrapper version)"
+
+
+def _limited(examples: list[Example], limit: int | None) -> list[Example]:
     return examples if limit is None else examples[:limit]
 
 
@@ -175,8 +187,9 @@ def predictions_complete(
     meta_path = out.parent / PREDICT_META
     if not (meta_path.exists() and examples_file.exists() and any(out.parent.glob("predictions*.jsonl"))):
         return False
-    examples = _limited_examples(examples_file, limit)
-    request = _request_fingerprint(task, model_name, examples_file, _prompts(task, model_name, examples), decoding_overrides)
+    all_examples = load_examples(examples_file)
+    examples = _limited(all_examples, limit)
+    request = _request_fingerprint(task, model_name, examples_file, _prompts(task, model_name, all_examples), decoding_overrides)
     if read_json(meta_path).get("request_fingerprint") != request:
         return False
     try:  # an id predicted in any file of the folder counts (as in predict_task)
@@ -208,13 +221,15 @@ def predict_task(
     prefetch: int = 2,
 ) -> Path:
     """Predict every example of `examples_file` not yet predicted; return the predictions path."""
-    examples = _limited_examples(examples_file, limit)
+    all_examples = load_examples(examples_file)
+    examples = _limited(all_examples, limit)
     try:
         decoding = model.default_decoding().merged(task.decoding).merged(decoding_overrides)
     except ValueError as e:
         raise AudioreproError(f"task {task.name}: bad decoding setting: {e}") from e
-    # over every example, not this shard's: all shards of a run share one fingerprint
-    prompts = _prompts(task, model.name, examples)
+    # over every example, not this shard's or --limit's: all shards of a run, and a --limit smoke
+    # run and the full run after it, share one fingerprint
+    prompts = _prompts(task, model.name, all_examples)
     prompts_sha = hashlib.sha256(json.dumps(prompts, sort_keys=True).encode()).hexdigest()
     examples = shard.take(examples)
 
@@ -230,9 +245,9 @@ def predict_task(
             old = read_json(meta_path)
             if old.get("fingerprint") != fingerprint:
                 raise AudioreproError(
-                    f"{out.parent}: existing predictions were made with another model (weights, options or wrapper "
-                    "version), decoding or prompts (the fingerprint in predict_meta.json differs). Rerun with "
-                    "--restart to discard them, or pass different --model-arg options so the run gets its own folder."
+                    f"{out.parent}: existing predictions were made with {_what_changed(old, decoding, prompts_sha)} "
+                    "(the fingerprint in predict_meta.json differs). Rerun with --restart to discard them, or pass "
+                    "different --model-arg options so the run gets its own folder."
                 )
         atomic_write_json(
             meta_path,

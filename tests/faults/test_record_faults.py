@@ -137,6 +137,51 @@ def test_compare_does_not_take_a_scores_json_older_than_the_predictions_it_sits_
     assert _asr_cell(workspace)["ours"]["value"] == 50.0  # rescored: 2 substitutions in 4 words
 
 
+def test_a_limit_smoke_run_is_resumed_by_the_full_run(workspace, capsys):
+    """`--limit N` is for smoke runs; the full run after it must continue, not be refused as
+    "other prompts" (the prompts' fingerprint used to cover only the first N examples)."""
+    runs = workspace / "runs"
+    clip = write_wav(workspace / "audio" / "a.wav", tone(0.5))
+    asr_examples(runs, {"a": clip, "b": clip, "c": clip})
+    select = ("--suite", "demo", "--tasks", "demo-asr", "--models", "toy", "--no-progress")
+    assert run_cli(capsys, "predict", *select, "--limit", "1").rc == 0
+    out = runs / "demo" / "demo-asr" / "toy" / "predictions.jsonl"
+    first = out.read_text()
+
+    full = run_cli(capsys, "predict", *select)
+
+    assert full.rc == 0, full.err
+    lines = out.read_text().splitlines(keepends=True)
+    assert "".join(lines[:1]) == first  # the smoke run's prediction kept, not redone
+    assert sorted(json.loads(line)["id"] for line in lines) == ["a", "b", "c"]
+
+
+def test_a_resume_refusal_says_what_changed(workspace, capsys):
+    """Found on the fresh-clone audit: editing examples.jsonl was refused as "another model
+    (weights, options or wrapper version), decoding or prompts", which sent the user after the
+    model. The message now says which of the three moved."""
+    runs = workspace / "runs"
+    clip = write_wav(workspace / "audio" / "a.wav", tone(0.5))
+    asr_examples(runs, {"a": clip, "b": clip})
+    select = ("--suite", "demo", "--tasks", "demo-asr", "--models", "toy", "--no-progress")
+    assert run_cli(capsys, "predict", *select, "--limit", "1").rc == 0
+    folder = runs / "demo" / "demo-asr" / "toy"
+
+    other_decoding = run_cli(capsys, "predict", *select, "--decoding", "max_new_tokens=8")
+    assert other_decoding.rc == 2
+    assert other_decoding.error_line.startswith(
+        f"{folder}: existing predictions were made with another decoding (max_new_tokens 16 -> 8) ("
+    )
+
+    examples = runs / "demo" / "demo-asr" / "examples.jsonl"
+    examples.write_text(examples.read_text().replace("Transcribe.", "Transcribe this."))
+    edited = run_cli(capsys, "predict", *select)
+    assert edited.rc == 2
+    assert edited.error_line.startswith(
+        f"{folder}: existing predictions were made with other prompts (examples.jsonl or the task's prompt changed) ("
+    )
+
+
 def test_empty_and_cut_answers_are_named_in_the_cell_note_not_only_in_scores_json(workspace, capsys):
     """Found on the fresh-clone audit: empty answers moved the demo WER from 4.23 to 12.68 and the
     report showed only the number. The cell's note (shown in index.html and report.md) counts them."""

@@ -101,7 +101,7 @@ def test_resume_refuses_other_decoding(tmp_path):
     subprocess.run(CMD, env=_env(runs, 0.0), check=True, capture_output=True)
     other = subprocess.run([*CMD, "--decoding", "max_new_tokens=3"], env=_env(runs, 0.0), capture_output=True, text=True)
     assert other.returncode == 2
-    assert "decoding or prompts" in other.stderr
+    assert "made with another decoding (max_new_tokens " in other.stderr
     # the message names a flag that exists, and that flag resolves it
     assert "--restart" in other.stderr and "--run-name" not in other.stderr
     again = subprocess.run([*CMD, "--decoding", "max_new_tokens=3", "--restart"], env=_env(runs, 0.0), capture_output=True, text=True)
