@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from .checksums import sha256_file
 from .paths import reports_dir, runs_dir
 
 EXAMPLES = "examples.jsonl"
@@ -48,6 +49,25 @@ def item_stats_path(predictions_file: Path) -> Path:
 
 def verdicts_path(suite: str, task: str, run_name: str) -> Path:
     return run_dir(suite, task, run_name) / VERDICTS
+
+
+def inputs_changed_since(run_folder: Path, provenance: dict, judged: bool) -> list[str]:
+    """Which inputs of a scores.json (examples, predictions, and verdicts when the task is judged)
+    differ now from the sha256s its provenance recorded; [] when it still stands for its run
+    folder. One rule for `score` (rescore?) and `compare` (may the old number be shown?)."""
+    examples = run_folder.parent / EXAMPLES
+    changed = []
+    if provenance.get("examples_sha256") != (sha256_file(examples) if examples.exists() else None):
+        changed.append("examples")
+    predictions = {p.name: sha256_file(p) for p in sorted(run_folder.glob("predictions*.jsonl"))}
+    if provenance.get("predictions_sha256") != predictions:
+        changed.append("predictions")
+    verdicts = run_folder / VERDICTS
+    if judged and (provenance.get("judge") or {}).get("verdicts_sha256") != (
+        sha256_file(verdicts) if verdicts.exists() else None
+    ):
+        changed.append("verdicts")
+    return changed
 
 
 def scores_path(suite: str, task: str, run_name: str) -> Path:

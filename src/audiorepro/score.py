@@ -11,7 +11,15 @@ from .checksums import sha256_file
 from .errors import AudioreproError, InputError
 from .jsonl import atomic_write_json, check_unique_ids, iter_jsonl, read_json
 from .judge.protocols import record_protocol, task_judge
-from .layout import JUDGE_META, PREDICT_META, examples_path, run_dir, scores_path, verdicts_path
+from .layout import (
+    JUDGE_META,
+    PREDICT_META,
+    examples_path,
+    inputs_changed_since,
+    run_dir,
+    scores_path,
+    verdicts_path,
+)
 from .manifests import load_manifest
 from .perplexity import read_item_stats
 from .predict import count_audio_notes, load_examples, merged_predictions
@@ -140,15 +148,8 @@ def score_is_current(task: TaskSpec, run: str, *, data_subset: str | None = None
         return False
     if any(prov.get(k) != v for k, v in code_version().items() if k != "code_dirty"):
         return False
-    folder = run_dir(task.suite, task.name, run)
-    predictions = {p.name: sha256_file(p) for p in sorted(folder.glob("predictions*.jsonl"))}
-    if prov.get("examples_sha256") != sha256_file(ex_path) or prov.get("predictions_sha256") != predictions:
-        return False
-    if task.judge:  # scored from these verdicts, or scored without any (a judged metric not computed)
-        vpath = verdicts_path(task.suite, task.name, run)
-        if (prov.get("judge") or {}).get("verdicts_sha256") != (sha256_file(vpath) if vpath.exists() else None):
-            return False
-    return True
+    # scored from these verdicts, or scored without any (a judged metric not computed)
+    return not inputs_changed_since(run_dir(task.suite, task.name, run), prov, judged=bool(task.judge))
 
 
 def score_task(

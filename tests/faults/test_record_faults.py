@@ -126,7 +126,7 @@ def test_compare_does_not_take_a_scores_json_older_than_the_predictions_it_sits_
     ours = _asr_cell(workspace)["ours"]
     assert ours["status"] == "failed" and ours["value"] is None
     assert ours["reason"] == (
-        f"{out.parent / 'scores.json'}: made from other predictions or examples than the run folder holds now; "
+        f"{out.parent / 'scores.json'}: made from other predictions than the run folder holds now; "
         "rerun `audiorepro score --suite demo --tasks demo-asr --models cascade`"
     )
 
@@ -135,6 +135,33 @@ def test_compare_does_not_take_a_scores_json_older_than_the_predictions_it_sits_
     assert _asr_cell(workspace)["ours"]["status"] == "failed"
     assert run_cli(capsys, "score", *select).rc == 0 and run_cli(capsys, "compare", "--suite", "demo").rc == 0
     assert _asr_cell(workspace)["ours"]["value"] == 50.0  # rescored: 2 substitutions in 4 words
+
+
+def test_compare_does_not_take_a_judged_score_whose_verdicts_changed_since(workspace, capsys):
+    """The rule above for the verdicts of a judged task: a verdicts.jsonl judged again (or edited)
+    after scoring makes the old accuracy stale (found on the fresh-clone audit: only predictions and
+    examples were checked)."""
+    folder = sakura_run(workspace / "runs", OUTPUTS, run="qwen2-audio")  # a run the paper table has
+    select = ("--suite", "sakura", "--tasks", SAKURA_TASK, "--models", "qwen2-audio")
+    assert run_cli(capsys, "judge", *select, "--judge", "matcher").rc == 0
+    assert run_cli(capsys, "score", *select).rc == 0
+    assert run_cli(capsys, "compare", "--suite", "sakura").rc == 0
+
+    def cell():
+        document = json.loads((workspace / "reports" / "sakura" / "compare.json").read_text())
+        cells = [c for cmp in document["comparisons"] if cmp["model"] == "qwen2-audio" for c in cmp["cells"]]
+        return next(c for c in cells if c["task"] == SAKURA_TASK)["ours"]
+
+    assert cell()["status"] == "ok" and cell()["value"] == 50.0
+    verdicts = folder / "verdicts.jsonl"
+    verdicts.write_text(verdicts.read_text().replace('"verdict": "incorrect"', '"verdict": "correct"'))
+
+    assert run_cli(capsys, "compare", "--suite", "sakura").rc == 0
+    assert cell()["status"] == "failed"
+    assert cell()["reason"] == (
+        f"{folder / 'scores.json'}: made from other verdicts than the run folder holds now; "
+        f"rerun `audiorepro score --suite sakura --tasks {SAKURA_TASK} --models qwen2-audio`"
+    )
 
 
 def test_a_limit_smoke_run_is_resumed_by_the_full_run(workspace, capsys):

@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import metrics, scale, stats
-from ..checksums import sha256_file
 from ..errors import InputError
 from ..expected import Cell, ExpectedTable, load_results_set
 from ..jsonl import read_json
 from ..judge.deviations import is_reference_judge, judge_deviations
-from ..layout import EXAMPLES
+from ..layout import inputs_changed_since
 from ..paths import runs_dir
 from ..scale import Scale
 from ..tasks import load_task
@@ -134,18 +133,16 @@ def _read_scores(path: Path) -> dict:
 
 def _scored_from_other_inputs(path: Path, suite: str, task: str, model: str, provenance: dict) -> str:
     """Why scores.json no longer stands for the run folder it sits in ('' when it does): its
-    provenance holds the sha256 of the examples and predictions it was made from, and a failed
-    `score` or a hand edit since leaves an old scores.json beside other predictions."""
+    provenance holds the sha256 of the examples, predictions and verdicts it was made from, and a
+    failed `score` or a hand edit since leaves an old scores.json beside other inputs."""
     if "predictions_sha256" not in provenance:  # an older scores.json: nothing to check against
         return ""
-    examples = path.parent.parent / EXAMPLES
-    now = {p.name: sha256_file(p) for p in sorted(path.parent.glob("predictions*.jsonl"))}
-    if provenance["predictions_sha256"] == now and provenance.get("examples_sha256") == (
-        sha256_file(examples) if examples.exists() else None
-    ):
+    # judged=True: an unjudged task records no verdicts and has none, so only a judged one can differ
+    changed = inputs_changed_since(path.parent, provenance, judged=True)
+    if not changed:
         return ""
     return (
-        f"{path}: made from other predictions or examples than the run folder holds now; "
+        f"{path}: made from other {' and '.join(changed)} than the run folder holds now; "
         f"rerun `audiorepro score --suite {suite} --tasks {task} --models {model}`"
     )
 
