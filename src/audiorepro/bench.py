@@ -268,8 +268,7 @@ def bench_gpu(
     if network is None:
         network, _ = random_full_size_network(size, device)
     llm = network.llama_model.get_base_model()
-    rng = np.random.default_rng(0)
-    waveforms = [rng.standard_normal(int(seconds * 16000)) * 0.1 for _ in range(items)]
+    waveforms = _noise_items(items, seconds)
     extractor = WhisperFeatureExtractor(feature_size=80)
     prompt_ids = [([362, 947, 299, 301, 949], list(range(300, 317)))] * items  # the ASR prompt's lengths
     settings = SearchSettings(max_new_tokens=new_tokens, min_new_tokens=new_tokens, num_beams=4)
@@ -296,20 +295,13 @@ def bench_gpu(
         embeds, mask = prompt_embeds(group)
         return llm(inputs_embeds=embeds, attention_mask=mask, logits_to_keep=1).logits[:, -1].float()
 
-    result = _measure(generate, first_logits, waveforms, batch_sizes, new_tokens, reference_items, device)
-    weight_bytes = sum(p.numel() * p.element_size() for p in llm.parameters())
-    bandwidth = _add_projection(result["rows"], "table3_hours", TABLE3_GENERATIONS, new_tokens, weight_bytes, device)
+    result = _measure(
+        generate, first_logits, waveforms, batch_sizes, new_tokens, reference_items, device, seconds=seconds,
+        step_bytes=_bytes(llm.parameters()), projection=("table3_hours", "SALMONN Table 3", TABLE3_GENERATIONS),
+    )  # fmt: skip
     return {
-        "device": _device_name(device),
         "size": size,
         "model": f"SALMONN-{size} random full-size weights, fp16 LLM, fp32 encoders under fp16 autocast, beam 4",
-        "items": items,
-        "reference_items": result.pop("reference_items"),
-        "audio_seconds": seconds,
-        "new_tokens": new_tokens,
-        "llm_weight_gib": round(weight_bytes / 2**30, 2),
-        "bandwidth_bytes_per_s": bandwidth,
-        "projection": {"what": "SALMONN Table 3", "generations": TABLE3_GENERATIONS},
         **result,
         "note": "ids that differ between batch sizes: fp16 GEMMs pick other kernels (other summation order) for "
         "other shapes, so logits differ in the last bits (see logit_drift) and near-tied beams can swap",
@@ -376,8 +368,7 @@ def bench_qwen2_audio(
     # found by type: transformers moved it from model.audio_tower to model.model.audio_tower in 5.x
     encoder = next(m for m in model.modules() if isinstance(m, Qwen2AudioEncoder))
     audio_token = config.audio_token_id
-    rng = np.random.default_rng(0)
-    waveforms = [rng.standard_normal(int(seconds * 16000)) * 0.1 for _ in range(items)]
+    waveforms = _noise_items(items, seconds)
     extractor = WhisperFeatureExtractor(feature_size=config.audio_config.num_mel_bins)
     frames = torch.tensor([int(seconds * 100)])
     n_audio = int(encoder._get_feat_extract_output_lengths(frames)[1])
@@ -418,36 +409,43 @@ def bench_qwen2_audio(
     def first_logits(group):
         return model(**inputs(group), logits_to_keep=1).logits[:, -1].float()
 
-    result = _measure(generate, first_logits, waveforms, batch_sizes, new_tokens, reference_items, device)
     # the bytes every decoding step reads: all but the audio encoder (which runs once per item)
-    llm_bytes = sum(p.numel() * p.element_size() for p in model.parameters()) - sum(
-        p.numel() * p.element_size() for p in encoder.parameters()
-    )
-    bandwidth = _add_projection(result["rows"], "sakura_hours", SAKURA_GENERATIONS, new_tokens, llm_bytes, device)
+    step_bytes = _bytes(model.parameters()) - _bytes(encoder.parameters())
+    result = _measure(
+        generate, first_logits, waveforms, batch_sizes, new_tokens, reference_items, device, seconds=seconds,
+        step_bytes=step_bytes, projection=("sakura_hours", "SAKURA (4 tracks x 500 x single/multi-hop)", SAKURA_GENERATIONS),
+    )  # fmt: skip
     return {
-        "device": _device_name(device),
         "size": "qwen2-audio-7b-instruct",
         "model": f"Qwen2-Audio-7B-Instruct random full-size weights, {str(model.dtype).removeprefix('torch.')}, "
         "transformers generate, greedy",
-        "items": items,
-        "reference_items": result.pop("reference_items"),
-        "audio_seconds": seconds,
         "audio_tokens": n_audio,
         "prompt_tokens": len(prompt),
-        "new_tokens": new_tokens,
-        "llm_weight_gib": round(llm_bytes / 2**30, 2),
-        "bandwidth_bytes_per_s": bandwidth,
-        "projection": {"what": "SAKURA (4 tracks x 500 x single/multi-hop)", "generations": SAKURA_GENERATIONS},
         **result,
         "note": "ids that differ between batch sizes: bf16 GEMMs pick other kernels (other summation order) for "
         "other shapes, so logits differ in the last bits (see logit_drift) and near-tied argmaxes can flip",
     }
 
 
-def _measure(generate, first_logits, waveforms, batch_sizes, new_tokens, reference_items, device) -> dict:
+def _noise_items(items: int, seconds: float) -> list[np.ndarray]:
+    """`items` clips of seeded noise at 16 kHz: the benches time the networks, not the content."""
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal(int(seconds * 16000)) * 0.1 for _ in range(items)]
+
+
+def _bytes(parameters) -> int:
+    return sum(p.numel() * p.element_size() for p in parameters)
+
+
+def _measure(
+    generate, first_logits, waveforms, batch_sizes, new_tokens, reference_items, device, *, seconds: float,
+    step_bytes: int, projection: tuple[str, str, int],
+) -> dict:
     """Runs `generate` over `waveforms` at each batch size (the first is the reference, over the
     first `reference_items`), with peak memory, ids against the reference, non-finite scores, and
-    how much the first-step logits of one item move when it shares a batch (logit_drift)."""
+    how much the first-step logits of one item move when it shares a batch (logit_drift). Each
+    row gets the whole job's hours (`projection`: row key, what, generations) and, on a GPU, the
+    bandwidth floor for `step_bytes` read per decoding step. Returns the fields both benches share."""
     import torch
 
     items = len(waveforms)
@@ -508,7 +506,20 @@ def _measure(generate, first_logits, waveforms, batch_sizes, new_tokens, referen
                     "same_argmax": bool(shared.argmax() == alone.argmax()),
                     "finite": bool(torch.isfinite(shared).all()),
                 }
-    return {"reference_items": reference_items, "rows": rows, "logit_drift": drift}
+    key, what, generations = projection
+    bandwidth = _add_projection(rows, key, generations, new_tokens, step_bytes, device)
+    return {
+        "device": _device_name(device),
+        "items": items,
+        "reference_items": reference_items,
+        "audio_seconds": seconds,
+        "new_tokens": new_tokens,
+        "llm_weight_gib": round(step_bytes / 2**30, 2),
+        "bandwidth_bytes_per_s": bandwidth,
+        "projection": {"what": what, "generations": generations},
+        "rows": rows,
+        "logit_drift": drift,
+    }
 
 
 def _add_projection(rows: list[dict], key: str, generations: int, new_tokens: int, step_bytes: int, device: str):
@@ -528,11 +539,12 @@ def _divergence(a: list[int], b: list[int]) -> int:
     return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
-def _check_device(device: str) -> None:
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("bench: --device cuda needs a CUDA GPU (plain `make bench` runs the CPU bench)")
+def _check_device(device: str) -> str:
+    """resolve_device's check (a typo, or CUDA where torch sees no GPU) as the bench's one line."""
+    try:
+        return resolve_device(device)
+    except AudioreproError as e:
+        raise SystemExit(f"bench: {e} (plain `make bench` runs the CPU bench)") from None
 
 
 def _sync(device: str) -> None:
@@ -620,11 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=2, help="CPU: runs per setting, the fastest is kept")
     p.add_argument("--out", type=Path, default=None, help="folder for bench_<device>.json/.md (default reports/bench)")
     args = p.parse_args(argv)
-    _check_device(args.device)
-    try:
-        device = resolve_device(args.device)
-    except AudioreproError as e:
-        raise SystemExit(f"bench: {e}") from None
+    device = _check_device(args.device)
     out = args.out or reports_dir() / "bench"
     out.mkdir(parents=True, exist_ok=True)
     if device == "cpu":
