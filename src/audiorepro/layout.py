@@ -51,6 +51,12 @@ def verdicts_path(suite: str, task: str, run_name: str) -> Path:
     return run_dir(suite, task, run_name) / VERDICTS
 
 
+def predictions_sha256(run_folder: Path) -> dict[str, str]:
+    """The sha256 of every predictions file of a run (the main file and any shard files), as
+    scores.json records what it was made from."""
+    return {p.name: sha256_file(p) for p in sorted(run_folder.glob("predictions*.jsonl"))}
+
+
 def inputs_changed_since(run_folder: Path, provenance: dict, judged: bool) -> list[str]:
     """Which inputs of a scores.json (examples, predictions, and verdicts when the task is judged)
     differ now from the sha256s its provenance recorded; [] when it still stands for its run
@@ -59,8 +65,7 @@ def inputs_changed_since(run_folder: Path, provenance: dict, judged: bool) -> li
     changed = []
     if provenance.get("examples_sha256") != (sha256_file(examples) if examples.exists() else None):
         changed.append("examples")
-    predictions = {p.name: sha256_file(p) for p in sorted(run_folder.glob("predictions*.jsonl"))}
-    if provenance.get("predictions_sha256") != predictions:
+    if provenance.get("predictions_sha256") != predictions_sha256(run_folder):
         changed.append("predictions")
     verdicts = run_folder / VERDICTS
     if judged and (provenance.get("judge") or {}).get("verdicts_sha256") != (

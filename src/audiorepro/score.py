@@ -16,6 +16,7 @@ from .layout import (
     PREDICT_META,
     examples_path,
     inputs_changed_since,
+    predictions_sha256,
     run_dir,
     scores_path,
     verdicts_path,
@@ -259,7 +260,7 @@ def score_task(
         "device": model_desc.get("device"),
         "seed": (predict_meta.get("decoding") or {}).get("seed"),
         "examples_sha256": sha256_file(ex_path),
-        "predictions_sha256": {p.name: sha256_file(p) for p in sorted(run_dir(suite, task.name, run).glob("predictions*.jsonl"))},
+        "predictions_sha256": predictions_sha256(run_dir(suite, task.name, run)),
         "finish_reasons": finish,
         # clips cut to the model's window (as the reference does) and all-zero clips, by count
         "audio_notes": count_audio_notes(preds[e.id] for e in examples),
