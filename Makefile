@@ -67,8 +67,11 @@ clean: ## remove runs/ and generated reports (keeps cache/ with downloads and co
 distclean: clean ## also remove .venv and cache/
 	rm -rf $(VENV) cache
 
+# the lock targets' one check: without it a missing uv is bash's 'command not found' and exit 127
+UV = { command -v uv >/dev/null || { echo "make: the lock targets need uv (pip install uv)" >&2; exit 2; }; } && uv
+
 lock: ## re-resolve requirements/lock.txt (needs uv; hashes for every pinned file)
-	uv pip compile requirements/base.in requirements/dev.in --python-version 3.11 \
+	$(UV) pip compile requirements/base.in requirements/dev.in --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --generate-hashes --find-links /opt/wheels \
 	  --override requirements/overrides.txt --no-emit-package torch -o requirements/lock.txt
 

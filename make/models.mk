@@ -16,7 +16,7 @@ $(QWEN_AUDIO_CHAT_STAMP): $(QWEN_AUDIO_CHAT_LOCK) scripts/install_python_package
 	touch $@
 
 lock-qwen-audio-chat: ## re-resolve requirements/qwen-audio-chat.lock.txt (needs uv)
-	uv pip compile requirements/qwen-audio-chat.in --python-version 3.11 \
+	$(UV) pip compile requirements/qwen-audio-chat.in --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --generate-hashes --find-links /opt/wheels \
 	  --override requirements/overrides.txt --no-emit-package torch -o $(QWEN_AUDIO_CHAT_LOCK)
 
@@ -31,5 +31,5 @@ setup-gpu: ## GPU extras (bitsandbytes for load_in_8bit) into an existing VENV (
 	$(VENV)/bin/python -m pip install --no-deps --require-hashes -r requirements/gpu.lock.txt
 
 lock-gpu: ## re-resolve requirements/gpu.lock.txt (needs uv)
-	uv pip compile requirements/gpu.in --no-deps --python-version 3.11 \
+	$(UV) pip compile requirements/gpu.in --no-deps --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --generate-hashes -o requirements/gpu.lock.txt
